@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// ParseDSN turns a clickhouse://host:port/database DSN into connection options with the
+// settings every vigil connection uses: native protocol, LZ4, and a server-side execution limit
+// (a client deadline alone does not stop a query on the server).
+func ParseDSN(dsn string) (*clickhouse.Options, error) {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse clickhouse DSN: %w", err)
+	}
+	if opts.Protocol != clickhouse.Native {
+		return nil, fmt.Errorf("parse clickhouse DSN: only the native protocol (clickhouse://, port 9000) works on every supported server")
+	}
+	if opts.Compression == nil {
+		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	}
+	if opts.Settings == nil {
+		opts.Settings = clickhouse.Settings{}
+	}
+	if _, ok := opts.Settings["max_execution_time"]; !ok {
+		opts.Settings["max_execution_time"] = 60
+	}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	return opts, nil
+}
+
+// Open connects to ClickHouse and checks the server answers.
+func Open(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse: %w", err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ping clickhouse at %v: %w", opts.Addr, err)
+	}
+	return conn, nil
+}
+
+// transientCodes are ClickHouse server error codes that clear up on their own: timeouts, memory
+// pressure, too many parts or queries, a table being altered, a replica or keeper hiccup.
+var transientCodes = map[int32]bool{
+	159: true, // TIMEOUT_EXCEEDED
+	164: true, // READONLY
+	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
+	203: true, // NO_FREE_CONNECTION
+	209: true, // SOCKET_TIMEOUT
+	210: true, // NETWORK_ERROR
+	241: true, // MEMORY_LIMIT_EXCEEDED
+	242: true, // TABLE_IS_READ_ONLY
+	252: true, // TOO_MANY_PARTS
+	285: true, // TOO_FEW_LIVE_REPLICAS
+	319: true, // UNKNOWN_STATUS_OF_INSERT
+	425: true, // SYSTEM_ERROR
+	999: true, // KEEPER_EXCEPTION
+}
+
+// IsPermanent reports whether a ClickHouse error will recur on retry with the same data: a server
+// exception about the data or the schema. Connection failures, timeouts and overload are transient.
+func IsPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return !transientCodes[ex.Code]
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return false
+}

@@ -1,0 +1,136 @@
+package store_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/store"
+	"github.com/vigilhq/vigil/pkg/testkit"
+)
+
+var ch *testkit.ClickHouse
+
+func TestMain(m *testing.M) { os.Exit(testkit.MainWithClickHouse(m, &ch)) }
+
+func TestMigrationsMatchSchemas(t *testing.T) {
+	files, err := filepath.Glob("../../schemas/clickhouse/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("glob schemas/clickhouse: %v (found %d)", err, len(files))
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join("migrations", filepath.Base(f)))
+		if err != nil {
+			t.Fatalf("migration %s missing from pkg/store/migrations: run go generate ./store", filepath.Base(f))
+		}
+		if string(got) != string(want) {
+			t.Errorf("pkg/store/migrations/%s differs from schemas/clickhouse; run go generate ./store", filepath.Base(f))
+		}
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	dsn := ch.Database(t) // applies once
+	opts, err := store.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := store.Migrate(context.Background(), opts, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatalf("Migrate run %d: %v", i+2, err)
+		}
+	}
+	conn := testkit.Conn(t, dsn)
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM schema_migrations FINAL").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	migrations, _ := store.Migrations()
+	if n != uint64(len(migrations)) {
+		t.Errorf("schema_migrations rows = %d, want %d", n, len(migrations))
+	}
+}
+
+func TestInsertedCopiesReadOnceThroughViews(t *testing.T) {
+	ctx := context.Background()
+	conn := testkit.Conn(t, ch.Database(t))
+	ts := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	ev := &event.Event{EventID: "ev-1", Timestamp: ts, App: "shop", Model: "m", Output: "hi",
+		Attributes: map[string]string{"b": "2", "a": "1"}, Context: []event.Passage{{ID: "p1", Text: "t"}}}
+	rec := &event.Scored{EventID: "ev-1", Timestamp: ts, Series: ev.Series(), Source: "checks", RulesVersion: "r1",
+		Scores: []event.Score{{Metric: "non_empty", Kind: event.KindCheck, Value: 1, Pass: true},
+			{Metric: "length_chars", Kind: event.KindMeasure, Value: 2, Pass: true}}}
+	alert := &event.Alert{AlertID: "0123456789abcdef-1", Fingerprint: "0123456789abcdef", Sequence: 1,
+		State: event.StateFiring, Previous: event.StatePending, Severity: event.SeverityWarning,
+		Labels: map[string]string{"app": "shop", "metric": "refusal"}, At: ts, StartsAt: ts}
+	for i := 0; i < 2; i++ { // a redelivered batch inserted twice
+		if err := store.InsertModelCalls(ctx, conn, []*event.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.InsertScores(ctx, conn, []*event.Scored{rec}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.InsertAlerts(ctx, conn, []*event.Alert{alert}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := map[string]uint64{}
+	for _, q := range []string{
+		"SELECT count() FROM v_model_calls",
+		"SELECT count() FROM v_scores",
+		"SELECT count() FROM v_alerts",
+	} {
+		var n uint64
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		counts[q] = n
+	}
+	want := map[string]uint64{"SELECT count() FROM v_model_calls": 1, "SELECT count() FROM v_scores": 2, "SELECT count() FROM v_alerts": 1}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("view counts (-want +got):\n%s", diff)
+	}
+	var keys []string
+	var context string
+	if err := conn.QueryRow(ctx, "SELECT attribute_keys, context FROM v_model_calls").Scan(&keys, &context); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, keys); diff != "" {
+		t.Errorf("attribute_keys (-want +got):\n%s", diff)
+	}
+	if context != `[{"id":"p1","text":"t"}]` {
+		t.Errorf("context = %q", context)
+	}
+
+	found, err := store.StoredKeys(ctx, conn, store.TableScores, []string{store.ScoreKey(rec), "ev-2/checks/r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]bool{"ev-1/checks/r1": true}, found); diff != "" {
+		t.Errorf("StoredKeys (-want +got):\n%s", diff)
+	}
+}
+
+func TestIsPermanent(t *testing.T) {
+	ctx := context.Background()
+	conn := testkit.Conn(t, ch.Database(t))
+	err := conn.Exec(ctx, "SELECT nosuchfn()")
+	if !store.IsPermanent(err) {
+		t.Errorf("IsPermanent(%v) = false, want true", err)
+	}
+	opts, _ := store.ParseDSN("clickhouse://127.0.0.1:1/x")
+	_, err = store.Open(ctx, opts)
+	if err == nil || store.IsPermanent(err) {
+		t.Errorf("IsPermanent(connection refused %v) = true, want false", err)
+	}
+}

@@ -1,0 +1,45 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// PublishAll publishes msgs asynchronously and waits until JetStream has stored every one (a
+// duplicate Nats-Msg-Id counts as stored). It returns the first error; on error some messages may
+// have been stored, which de-duplication makes safe to retry.
+func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	var errs []error
+	for _, m := range msgs {
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("publish to %s: %w", m.Subject, err))
+			break
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs = append(errs, fmt.Errorf("publish to %s: %w", f.Msg().Subject, err))
+		case <-ctx.Done():
+			return fmt.Errorf("wait for publish acks: %w", ctx.Err())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NewMsg builds a message whose Nats-Msg-Id is id, so JetStream stores it once however often it
+// is published within the stream's de-duplication window.
+func NewMsg(subject, id string, data []byte) *nats.Msg {
+	m := nats.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, id)
+	return m
+}

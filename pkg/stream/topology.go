@@ -1,0 +1,148 @@
+// Package stream owns vigil's JetStream topology and the plumbing every stage shares: publishing
+// with de-duplication, pull consumers that settle a batch only after its results are durable, and
+// the dead-letter stream.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names.
+const (
+	Events = "EVENTS"
+	Scored = "SCORED"
+	Alerts = "ALERTS"
+	DLQ    = "DLQ"
+)
+
+// Subject roots; a full subject adds tokens (see the *Subject functions).
+const (
+	EventsRoot = "vigil.events"
+	ScoredRoot = "vigil.scored"
+	AlertsRoot = "vigil.alerts"
+	DLQRoot    = "vigil.dlq"
+)
+
+// EventsSubject is where app publishes its events.
+func EventsSubject(app string) string { return EventsRoot + "." + app }
+
+// AlertSubject is where an alert of app with severity is published.
+func AlertSubject(app, severity string) string { return AlertsRoot + "." + app + "." + severity }
+
+// DLQSubject is where stage dead-letters messages.
+func DLQSubject(stage string) string { return DLQRoot + "." + stage }
+
+// ScoredSubject is the subject of a scored record of the series with key seriesKey, spread over
+// partitions by an FNV-1a hash so that one series always lands in one partition.
+func ScoredSubject(seriesKey string, partitions int) string {
+	return fmt.Sprintf("%s.%d", ScoredRoot, Partition(seriesKey, partitions))
+}
+
+// Partition maps a series key to one of n partitions.
+func Partition(seriesKey string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(seriesKey))
+	return int(h.Sum32() % uint32(n))
+}
+
+// Limits bound what the streams keep. With DiscardNew, a full stream refuses new messages (the
+// publisher gets an error and can retry) instead of silently dropping old, unprocessed ones.
+type Limits struct {
+	Replicas   int
+	MaxAge     time.Duration
+	MaxBytes   int64
+	Duplicates time.Duration
+	FileStore  bool
+}
+
+// Topology describes every stream vigil uses.
+func Topology(l Limits) []jetstream.StreamConfig {
+	storage := jetstream.MemoryStorage
+	if l.FileStore {
+		storage = jetstream.FileStorage
+	}
+	maxBytes := l.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = -1
+	}
+	base := func(name, root, desc string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: desc,
+			Subjects:    []string{root + ".>"},
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardNew,
+			MaxAge:      l.MaxAge,
+			MaxBytes:    maxBytes,
+			Duplicates:  l.Duplicates,
+			Replicas:    max(l.Replicas, 1),
+			Storage:     storage,
+		}
+	}
+	dlq := base(DLQ, DLQRoot, "vigil: messages a stage could not process, with the reason in headers")
+	// Dead letters are rare and the same input may be rejected by two stages: a long
+	// de-duplication window keeps one copy at a small memory cost.
+	dlq.Duplicates = 24 * time.Hour
+	dlq.MaxAge = max(l.MaxAge, 7*24*time.Hour)
+	return []jetstream.StreamConfig{
+		base(Events, EventsRoot, "vigil: model-call events published by applications"),
+		base(Scored, ScoredRoot, "vigil: scores per event, partitioned by series"),
+		base(Alerts, AlertsRoot, "vigil: drift alert transitions"),
+		dlq,
+	}
+}
+
+// EnsureStreams creates every stream or updates it to the given limits. It is idempotent and
+// safe to call from every service at start.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, l Limits) error {
+	for _, cfg := range Topology(l) {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// ConsumerConfig describes a durable pull consumer of one stage.
+type ConsumerConfig struct {
+	Stream         string
+	Durable        string
+	FilterSubjects []string
+	AckWait        time.Duration
+	MaxDeliver     int
+	MaxAckPending  int
+}
+
+// EnsureConsumer creates or updates a durable pull consumer with explicit acks.
+func EnsureConsumer(ctx context.Context, js jetstream.JetStream, c ConsumerConfig) (jetstream.Consumer, error) {
+	if c.Durable == "" || c.Stream == "" {
+		return nil, errors.New("stream: consumer needs a stream and a durable name")
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:       c.Durable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       c.AckWait,
+		MaxDeliver:    c.MaxDeliver,
+		MaxAckPending: c.MaxAckPending,
+	}
+	if len(c.FilterSubjects) == 1 {
+		cfg.FilterSubject = c.FilterSubjects[0]
+	} else {
+		cfg.FilterSubjects = c.FilterSubjects
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, c.Stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create or update consumer %s on %s: %w", c.Durable, c.Stream, err)
+	}
+	return cons, nil
+}
