@@ -1,0 +1,332 @@
+package drift
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil/pkg/event"
+)
+
+// signal is one statistic watched in a quality series.
+type signal int
+
+const (
+	signalRate signal = iota // failure rate of every score
+	signalMean               // mean value of measure scores
+	numSignals
+)
+
+func (s signal) String() string {
+	if s == signalMean {
+		return "mean"
+	}
+	return "rate"
+}
+
+func (s signal) detector() string {
+	if s == signalMean {
+		return "welch_z"
+	}
+	return "two_proportion_z"
+}
+
+// Label and state values of the alerts this package emits.
+const (
+	alertName     = "quality_drift"
+	stateInactive = "inactive"
+	sourcePinned  = "pinned"
+	sourceInherit = "inherited"
+)
+
+// alertState is the state machine of one (series, metric, signal) alert.
+type alertState struct {
+	state     string // stateInactive (or ""), event.StatePending or event.StateFiring
+	seq       uint64
+	trueRun   int // further consecutive true windows while pending
+	falseRun  int // consecutive false windows while firing
+	sinceSend int // closed windows since the firing transition or the last re-send
+	resends   int // re-sends of the current firing transition
+	startsAt  time.Time
+	severity  string
+	labels    map[string]string
+	fp        string
+	last      *event.Evidence // newest evaluated evidence while firing, for re-sends
+	lastSum   string
+}
+
+// step feeds one evaluated window into the alert of (t, sig).
+func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Alert) []event.Alert {
+	a := &t.alerts[sig]
+	start, end := e.windowBounds(w.idx)
+	emit := func(state, prev string) {
+		ev := e.evidence(t, sig, r, w, start, end)
+		out = append(out, e.alert(t, sig, a, state, prev, false, ev, e.summary(t, sig, r, state), end))
+	}
+	switch a.state {
+	case event.StatePending:
+		if !r.cond {
+			a.state = stateInactive
+			a.seq++
+			emit(event.StateResolved, event.StatePending)
+			break
+		}
+		a.raise(r.severity())
+		a.trueRun++
+		if a.trueRun >= e.cfg.PendingWindows {
+			a.fire()
+			emit(event.StateFiring, event.StatePending)
+		}
+	case event.StateFiring:
+		if r.cond {
+			a.raise(r.severity())
+			a.falseRun = 0
+		} else {
+			a.falseRun++
+			if a.falseRun >= e.cfg.ResolveWindows {
+				a.state = stateInactive
+				a.seq++
+				a.last = nil
+				emit(event.StateResolved, event.StateFiring)
+				break
+			}
+		}
+		a.sinceSend++
+		if e.cfg.ResendWindows > 0 && a.sinceSend >= e.cfg.ResendWindows {
+			a.sinceSend = 0
+			a.resends++
+			ev := e.evidence(t, sig, r, w, start, end)
+			out = append(out, e.alert(t, sig, a, event.StateFiring, event.StateFiring, true, ev, e.summary(t, sig, r, event.StateFiring), end))
+		}
+	default:
+		if !r.cond {
+			break
+		}
+		a.startsAt = start
+		a.severity = r.severity()
+		a.trueRun = 0
+		if e.cfg.PendingWindows == 0 {
+			a.fire()
+			emit(event.StateFiring, stateInactive)
+			break
+		}
+		a.state = event.StatePending
+		a.seq++
+		emit(event.StatePending, stateInactive)
+	}
+	if a.state == event.StateFiring {
+		ev := e.evidence(t, sig, r, w, start, end)
+		a.last, a.lastSum = &ev, e.summary(t, sig, r, event.StateFiring)
+	}
+	return out
+}
+
+// fire moves the alert to firing as a new transition.
+func (a *alertState) fire() {
+	a.state = event.StateFiring
+	a.seq++
+	a.falseRun, a.sinceSend, a.resends = 0, 0, 0
+}
+
+// raise keeps the highest severity seen since the alert went pending.
+func (a *alertState) raise(sev string) {
+	if sev == event.SeverityCritical {
+		a.severity = sev
+	}
+}
+
+// insufficient feeds count consecutive insufficient_data windows, the first with index first, into
+// the alert of (t, sig): they neither advance nor reset its counters, but a firing alert keeps being
+// re-sent (at most once per call, at the last window where a re-send fell due).
+func (e *Engine) insufficient(t *track, sig signal, first, count int64, out []event.Alert) []event.Alert {
+	a := &t.alerts[sig]
+	if a.state != event.StateFiring || e.cfg.ResendWindows <= 0 || a.last == nil {
+		return out
+	}
+	r := int64(e.cfg.ResendWindows)
+	before := int64(a.sinceSend)
+	total := before + count
+	if total < r {
+		a.sinceSend = int(total)
+		return out
+	}
+	due := total / r
+	lastDue := first + due*r - before - 1 // index of the window at which the last re-send fell due
+	a.sinceSend = int(total - due*r)
+	a.resends++
+	_, at := e.windowBounds(lastDue)
+	ev := *a.last
+	ev.ExampleEventIDs = slices.Clone(ev.ExampleEventIDs) // each emitted alert owns its slices
+	return append(out, e.alert(t, sig, a, event.StateFiring, event.StateFiring, true, ev, a.lastSum, at))
+}
+
+// evidence describes r for the window w of (t, sig).
+func (e *Engine) evidence(t *track, sig signal, r *result, w *window, start, end time.Time) event.Evidence {
+	ex := w.failEx[:w.nFailEx]
+	if sig == signalMean {
+		ex = w.valEx[:w.nValEx]
+	}
+	src := sourcePinned
+	if t.inherited {
+		src = sourceInherit
+	}
+	return event.Evidence{
+		Detector:  sig.detector(),
+		Signal:    sig.String(),
+		Statistic: r.z,
+		Threshold: r.threshold,
+		PValue:    r.p,
+		Baseline: event.Sample{
+			Value:         r.base,
+			N:             r.baseN,
+			PromptVersion: t.base.origin.PromptVersion,
+			Model:         t.base.origin.Model,
+		},
+		Current: event.Sample{
+			Value:         r.cur,
+			N:             r.curN,
+			PromptVersion: t.key.series.PromptVersion,
+			Model:         t.key.series.Model,
+		},
+		BaselineSource:  src,
+		WindowStart:     start,
+		WindowEnd:       end,
+		ExampleEventIDs: append(make([]string, 0, len(ex)), ex...),
+	}
+}
+
+// alert builds the emitted form of a transition or re-send of a.
+func (e *Engine) alert(t *track, sig signal, a *alertState, state, prev string, resend bool, ev event.Evidence, summary string, at time.Time) event.Alert {
+	if a.labels == nil {
+		s := t.key.series
+		a.labels = map[string]string{
+			"alertname":      alertName,
+			"app":            s.App,
+			"environment":    s.Environment,
+			"feature":        s.Feature,
+			"model":          s.Model,
+			"prompt_version": s.PromptVersion,
+			"metric":         t.key.metric,
+			"signal":         sig.String(),
+		}
+		a.fp = Fingerprint(a.labels)
+	}
+	id := a.fp + "-" + strconv.FormatUint(a.seq, 10)
+	if resend {
+		id += "-r" + strconv.Itoa(a.resends)
+	}
+	al := event.Alert{
+		AlertID:     id,
+		Fingerprint: a.fp,
+		Sequence:    a.seq,
+		State:       state,
+		Previous:    prev,
+		Resend:      resend,
+		Severity:    a.severity,
+		Labels:      maps.Clone(a.labels),
+		Summary:     summary,
+		StartsAt:    a.startsAt,
+		At:          at,
+		Evidence:    ev,
+	}
+	if state == event.StateResolved {
+		end := at
+		al.EndsAt = &end
+	}
+	return al
+}
+
+// summary is one human sentence about r.
+func (e *Engine) summary(t *track, sig signal, r *result, state string) string {
+	s := t.key.series
+	what := t.key.metric + " failure rate"
+	format := formatPercent
+	if sig == signalMean {
+		what = t.key.metric + " mean"
+		format = formatValue
+	}
+	var base strings.Builder
+	base.WriteString("baseline")
+	o := t.base.origin
+	if o.Model != s.Model {
+		base.WriteString(", model " + o.Model)
+	}
+	base.WriteString(", prompt_version " + o.PromptVersion)
+	base.WriteString(", n=" + strconv.FormatInt(r.baseN, 10))
+	var cur strings.Builder
+	if o.Model != s.Model {
+		cur.WriteString("model " + s.Model + ", ")
+	}
+	if o.PromptVersion != s.PromptVersion {
+		cur.WriteString("prompt_version " + s.PromptVersion + ", ")
+	}
+	cur.WriteString("n=" + strconv.FormatInt(r.curN, 10))
+	where := s.App + "/" + s.Feature
+	if state == event.StateResolved {
+		return fmt.Sprintf("%s back to %s (%s) against %s (%s) in %s",
+			what, format(r.cur), cur.String(), format(r.base), base.String(), where)
+	}
+	verb := "rose"
+	switch {
+	case r.cur < r.base:
+		verb = "fell"
+	case r.cur == r.base:
+		verb = "stayed"
+	}
+	return fmt.Sprintf("%s %s from %s (%s) to %s (%s) in %s",
+		what, verb, format(r.base), base.String(), format(r.cur), cur.String(), where)
+}
+
+func formatPercent(v float64) string {
+	return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
+}
+
+func formatValue(v float64) string {
+	abs := v
+	if abs < 0 {
+		abs = -abs
+	}
+	switch {
+	case abs >= 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case abs >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+}
+
+// Fingerprint returns the Alertmanager/Prometheus fingerprint of a label set: FNV-1a 64 over the
+// label names in sorted order, each followed by the byte 0xFF, its value and another 0xFF, rendered as
+// 16 lowercase hex digits. It equals model.LabelSet.Fingerprint().String() for the same labels (an
+// empty or nil set gives the FNV offset basis, "cbf29ce484222325").
+func Fingerprint(labels map[string]string) string {
+	const (
+		offset64 = 14695981039346656037
+		prime64  = 1099511628211
+		sep      = 0xff
+	)
+	h := uint64(offset64)
+	add := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime64
+		}
+		h ^= sep
+		h *= prime64
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		add(k)
+		add(labels[k])
+	}
+	const digits = "0123456789abcdef"
+	var buf [16]byte
+	for i := 15; i >= 0; i-- {
+		buf[i] = digits[h&0xf]
+		h >>= 4
+	}
+	return string(buf[:])
+}
