@@ -23,13 +23,20 @@ type Named struct {
 	Component
 }
 
-// Run starts components in the given order (list them downstream-first), calls ready once all
-// run, waits for ctx to end, then calls notReady and shuts the components down in reverse order
-// within grace. A component that fails to start stops the ones already started.
+// Run starts components in the given order (list them downstream-first), calls ready(true) once
+// all run, waits for ctx to end (the shutdown signal), then calls ready(false) and shuts the
+// components down in reverse order within grace. Components run under a context that the signal
+// does not cancel, so that they drain instead of dropping work; it is cancelled only once the
+// shutdown is over, or when grace runs out. A component that fails to start stops the ones
+// already started.
 func Run(ctx context.Context, log *slog.Logger, grace time.Duration, ready func(bool), components ...Named) error {
+	runCtx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardStop()
 	started := make([]Named, 0, len(components))
 	stopAll := func() error {
 		ready(false)
+		timer := time.AfterFunc(grace, hardStop)
+		defer timer.Stop()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 		defer cancel()
 		var errs []error
@@ -45,7 +52,7 @@ func Run(ctx context.Context, log *slog.Logger, grace time.Duration, ready func(
 		return errors.Join(errs...)
 	}
 	for _, c := range components {
-		if err := c.Start(ctx); err != nil {
+		if err := c.Start(runCtx); err != nil {
 			return errors.Join(fmt.Errorf("start %s: %w", c.Name, err), stopAll())
 		}
 		started = append(started, c)
