@@ -1,0 +1,46 @@
+# vigil: make run (the whole pipeline with demo traffic) and make test (every test, real servers).
+SHELL := /bin/bash
+MODULES := pkg services loadtest
+GO ?= go
+BIN := bin
+
+.PHONY: run test test-short build bench vet tidy-check fmt-check schemas clean
+
+## run: start a local ClickHouse if needed, then vigil dev --demo (Ctrl-C stops everything)
+run:
+	@deploy/clickhouse/local.sh start
+	@trap 'deploy/clickhouse/local.sh stop' EXIT; $(GO) run ./services/vigil dev --demo
+
+## test: every test of every module, race detector on, against real NATS and ClickHouse
+test: schemas-check
+	@set -e; for m in $(MODULES); do echo "== test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 10m ./...); done
+
+## build: the service binaries into bin/
+build:
+	@mkdir -p $(BIN)
+	cd services && $(GO) build -o ../$(BIN)/ ./scorer ./drift ./writer ./vigil
+
+## bench: micro-benchmarks of the hot paths
+bench:
+	@set -e; for m in pkg loadtest; do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
+
+## vet: go vet and gofmt on every module
+vet: fmt-check
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+
+fmt-check:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## tidy-check: go.mod and go.sum of every module are tidy
+tidy-check:
+	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy -diff) || { echo "go mod tidy needed in $$m"; exit 1; }; done
+
+## schemas: copy schemas/clickhouse into the store package that embeds them
+schemas:
+	cd pkg && $(GO) generate ./store
+
+schemas-check:
+	@diff -r schemas/clickhouse pkg/store/migrations >/dev/null || { echo "pkg/store/migrations differs from schemas/clickhouse: run make schemas"; exit 1; }
+
+clean:
+	rm -rf $(BIN) .vigil

@@ -1,0 +1,151 @@
+// Package app is the runtime every vigil service shares: configuration, logging, the NATS
+// connection, the streams, the admin server and an orderly shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/pkg/config"
+	"github.com/vigilhq/vigil/pkg/lifecycle"
+	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/telemetry"
+)
+
+// ShutdownGrace bounds how long a service drains on SIGTERM.
+const ShutdownGrace = 30 * time.Second
+
+// Deps are what a service's components are built from.
+type Deps struct {
+	Common   config.Common
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Metrics  *stream.Metrics
+}
+
+// Main runs a service until SIGINT or SIGTERM and returns the process exit code.
+func Main(run func(ctx context.Context) error) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
+
+// Limits turns the stream settings into stream limits.
+func Limits(s config.Streams) stream.Limits {
+	return stream.Limits{Replicas: s.Replicas, MaxAge: s.MaxAge, MaxBytes: s.MaxBytes, Duplicates: s.Duplicates, FileStore: true}
+}
+
+// Connect dials NATS (retrying while the server is not up yet, reconnecting forever) and makes
+// sure every stream exists with the configured limits.
+func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	opts := []nats.Option{
+		nats.Name("vigil-" + name),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("disconnected from NATS", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	if c.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(c.NATSCreds))
+	}
+	nc, err := nats.Connect(c.NATSURL, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", c.NATSURL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("open JetStream: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = stream.EnsureStreams(sctx, js, Limits(c.Streams))
+		cancel()
+		if err == nil {
+			return nc, js, nil
+		}
+		if ctx.Err() != nil || attempt == 30 {
+			nc.Close()
+			return nil, nil, fmt.Errorf("set up streams on %s (is NATS running with JetStream enabled?): %w", c.NATSURL, err)
+		}
+		log.Warn("set up streams; retrying", "err", err, "attempt", attempt)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// DrainNATS is the component that drains the connection on shutdown: pending publishes and acks
+// are flushed before it closes.
+func DrainNATS(nc *nats.Conn) lifecycle.Component {
+	return lifecycle.Func{OnShutdown: func(ctx context.Context) error {
+		if nc.IsClosed() {
+			return nil
+		}
+		closed := make(chan struct{})
+		nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+		if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			return fmt.Errorf("drain NATS: %w", err)
+		}
+		select {
+		case <-closed:
+			return nil
+		case <-ctx.Done():
+			nc.Close()
+			return fmt.Errorf("drain NATS: %w", ctx.Err())
+		}
+	}}
+}
+
+// Build makes a service's components from its dependencies.
+type Build func(d Deps) ([]lifecycle.Named, error)
+
+// Serve runs one service: logger, metrics, admin server on adminAddr, NATS, then the components
+// build returns, until ctx ends; then it drains in reverse order.
+func Serve(ctx context.Context, name string, c config.Common, adminAddr string, build Build) error {
+	log, err := telemetry.NewLogger(os.Stderr, c.LogFormat, c.LogLevel)
+	if err != nil {
+		return err
+	}
+	log = log.With("service", name)
+	reg := telemetry.NewRegistry(name)
+	admin, err := telemetry.NewAdmin(adminAddr, reg, log)
+	if err != nil {
+		return err
+	}
+	nc, js, err := Connect(ctx, c, name, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	d := Deps{Common: c, Log: log, Registry: reg, NC: nc, JS: js, Metrics: stream.NewMetrics(reg)}
+	components, err := build(d)
+	if err != nil {
+		return err
+	}
+	all := append([]lifecycle.Named{{Name: "admin", Component: admin}, {Name: "nats", Component: DrainNATS(nc)}}, components...)
+	log.Info("starting", "nats", c.NATSURL, "admin", admin.Addr())
+	return lifecycle.Run(ctx, log, ShutdownGrace, admin.SetReady, all...)
+}

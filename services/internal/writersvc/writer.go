@@ -1,0 +1,184 @@
+// Package writersvc is the writer service: it consumes EVENTS, SCORED and ALERTS and batch-inserts
+// them into ClickHouse, acking a batch only after its INSERT succeeded.
+package writersvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/lifecycle"
+	"github.com/vigilhq/vigil/pkg/store"
+	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/services/internal/app"
+)
+
+// Config is the writer's configuration.
+type Config struct {
+	BatchSize     int           `envconfig:"WRITER_BATCH_SIZE" default:"10000" desc:"rows per INSERT at most (events and scores; alerts use a tenth)"`
+	FlushInterval time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"1s" desc:"longest wait to fill a batch before inserting what arrived"`
+	AckWait       time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"time before an unacknowledged message is redelivered; kept alive while an insert is retried"`
+	AdminAddr     string        `envconfig:"WRITER_ADMIN_ADDR" default:":9104" desc:"listen address of the writer's /metrics, /healthz and /readyz"`
+}
+
+// Validate reports every bad field at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.BatchSize < 10 || c.BatchSize > 100000 {
+		errs = append(errs, fmt.Errorf("VIGIL_WRITER_BATCH_SIZE=%d: want 10 to 100000", c.BatchSize))
+	}
+	if c.FlushInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("VIGIL_WRITER_FLUSH_INTERVAL=%v: want at least 10ms", c.FlushInterval))
+	}
+	if c.AckWait < time.Second {
+		errs = append(errs, fmt.Errorf("VIGIL_WRITER_ACK_WAIT=%v: want at least 1s", c.AckWait))
+	}
+	return errors.Join(errs...)
+}
+
+// Durable consumer names of the writer, one per stream.
+const (
+	DurableEvents = "writer-events"
+	DurableScored = "writer-scored"
+	DurableAlerts = "writer-alerts"
+)
+
+// New migrates the schema, then builds one source per stream; all share conn.
+func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifecycle.Named, error) {
+	rows := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_writer_rows_total",
+		Help: "Rows inserted into ClickHouse, and redelivered rows skipped because they were already stored.",
+	}, []string{"table", "outcome"})
+	if err := d.Registry.Register(rows); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("register writer metrics: %w", err)
+		}
+		rows = are.ExistingCollector.(*prometheus.CounterVec) // a writer rebuilt in the same process
+	}
+	decodeEvent := stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent})
+	events, err := newSource(ctx, d, cfg, stream.Events, DurableEvents, stream.EventsRoot, cfg.BatchSize, decodeEvent,
+		sink[*event.Event]{conn: conn, table: store.TableModelCalls, rows: rows, insert: store.InsertModelCalls,
+			key: func(e *event.Event) string { return e.EventID }})
+	if err != nil {
+		return nil, err
+	}
+	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, stream.ScoredDecoder,
+		sink[*event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: store.InsertScores, key: store.ScoreKey})
+	if err != nil {
+		return nil, err
+	}
+	alerts, err := newSource(ctx, d, cfg, stream.Alerts, DurableAlerts, stream.AlertsRoot, max(cfg.BatchSize/10, 10), stream.AlertDecoder,
+		sink[*event.Alert]{conn: conn, table: store.TableAlerts, rows: rows, insert: store.InsertAlerts,
+			key: func(a *event.Alert) string { return a.AlertID }})
+	if err != nil {
+		return nil, err
+	}
+	return []lifecycle.Named{
+		{Name: "writer-alerts", Component: alerts},
+		{Name: "writer-scored", Component: scored},
+		{Name: "writer-events", Component: events},
+	}, nil
+}
+
+func newSource[T any](ctx context.Context, d app.Deps, cfg Config, streamName, durable, root string, batch int,
+	decode stream.DecodeFunc[T], s sink[T]) (*stream.Source[stream.Delivered[T]], error) {
+	cons, err := stream.EnsureConsumer(ctx, d.JS, stream.ConsumerConfig{
+		Stream: streamName, Durable: durable, FilterSubjects: []string{root + ".>"},
+		AckWait: cfg.AckWait, MaxDeliver: -1, MaxAckPending: 2 * batch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stream.NewSource(stream.SourceConfig{Stage: durable, BatchSize: batch, MaxWait: cfg.FlushInterval, PoisonDeliveries: 0, RetryMax: 30 * time.Second},
+		d.JS, cons, stream.WithDelivery(decode), s, d.Log, d.Metrics), nil
+}
+
+// sink inserts one table's rows. Redelivered rows already present in stored_keys are skipped, so
+// the usual copies never reach the table; the views' FINAL collapses any that slip through.
+type sink[T any] struct {
+	conn   driver.Conn
+	table  string
+	rows   *prometheus.CounterVec
+	insert func(context.Context, driver.Conn, []T) error
+	key    func(T) string
+}
+
+func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error {
+	var redelivered []string
+	for _, d := range batch {
+		if d.Redelivered {
+			redelivered = append(redelivered, s.key(d.Value))
+		}
+	}
+	stored, err := store.StoredKeys(ctx, s.conn, s.table, redelivered)
+	if err != nil {
+		return err
+	}
+	values := make([]T, 0, len(batch))
+	index := make([]int, 0, len(batch))
+	for i, d := range batch {
+		if stored[s.key(d.Value)] {
+			continue
+		}
+		values = append(values, d.Value)
+		index = append(index, i)
+	}
+	s.rows.WithLabelValues(s.table, "skipped_stored").Add(float64(len(batch) - len(values)))
+	err = s.insert(ctx, s.conn, values)
+	if err == nil {
+		s.rows.WithLabelValues(s.table, "inserted").Add(float64(len(values)))
+		return nil
+	}
+	if !store.IsPermanent(err) {
+		return err
+	}
+	// A permanent error fails the whole INSERT: insert row by row to find the rows at fault and
+	// dead-letter only those.
+	failed := map[int]error{}
+	for j, v := range values {
+		if rowErr := s.insert(ctx, s.conn, []T{v}); rowErr != nil {
+			if !store.IsPermanent(rowErr) {
+				return rowErr
+			}
+			failed[index[j]] = fmt.Errorf("insert into %s: %w", s.table, rowErr)
+			continue
+		}
+		s.rows.WithLabelValues(s.table, "inserted").Inc()
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &stream.BatchError{Failed: failed}
+}
+
+// Connect migrates the schema (creating the database if needed) and opens the connection the
+// writer inserts with. It retries while ClickHouse is not up yet, until ctx ends.
+func Connect(ctx context.Context, dsn string, log *slog.Logger) (driver.Conn, error) {
+	opts, err := store.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		err = store.Migrate(ctx, opts, log)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || store.IsPermanent(err) {
+			return nil, fmt.Errorf("migrate ClickHouse at %v (check VIGIL_CLICKHOUSE_DSN): %w", opts.Addr, err)
+		}
+		log.Warn("ClickHouse not reachable; retrying", "err", err, "attempt", attempt)
+		select {
+		case <-time.After(time.Duration(min(attempt, 10)) * 500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("migrate ClickHouse at %v: %w", opts.Addr, ctx.Err())
+		}
+	}
+	return store.Open(ctx, opts)
+}

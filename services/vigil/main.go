@@ -1,0 +1,51 @@
+// Command vigil is the operator's tool: `vigil dev` runs the whole pipeline in one process,
+// `vigil migrate` applies the ClickHouse schema, and `vigil tail` follows the alert stream (or
+// the dead-letter stream).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/vigilhq/vigil/services/internal/app"
+)
+
+const usage = `vigil: quality monitoring for AI features
+
+usage:
+  vigil dev [--demo]        run NATS (embedded), scorer, drift and writer in one process;
+                            --demo adds traffic with a regression that fires an alert
+  vigil migrate             create or upgrade the ClickHouse schema (VIGIL_CLICKHOUSE_DSN)
+  vigil tail [--dlq] [--all] [--json]
+                            print alerts (or dead letters) as they arrive; --all starts
+                            from the oldest one kept
+  vigil config              print every VIGIL_* variable with its default
+
+Configuration comes from VIGIL_* environment variables; see README.md.
+`
+
+func main() { os.Exit(app.Main(func(ctx context.Context) error { return dispatch(ctx, os.Args[1:], os.Stdout) })) }
+
+func dispatch(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(out, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], out)
+	case "migrate":
+		return runMigrate(ctx, args[1:])
+	case "tail":
+		return runTail(ctx, args[1:], out)
+	case "config":
+		return runConfig(out)
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	fmt.Fprint(out, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/testkit"
+	"github.com/vigilhq/vigil/services/internal/servicetest"
+)
+
+var ch *testkit.ClickHouse
+
+func TestMain(m *testing.M) { os.Exit(testkit.MainWithClickHouse(m, &ch)) }
+
+func TestWriterStoresAndDrains(t *testing.T) {
+	ns := testkit.NATS(t)
+	dsn := ch.DSN(fmt.Sprintf("writer_main_%d", os.Getpid())) // the writer creates and migrates it
+	svc := servicetest.Start(t, run, "VIGIL_WRITER_ADMIN_ADDR", map[string]string{
+		"VIGIL_NATS_URL": ns.ClientURL(), "VIGIL_CLICKHOUSE_DSN": dsn, "VIGIL_WRITER_FLUSH_INTERVAL": "100ms"})
+
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	const n = 300
+	msgs := make([]*nats.Msg, n)
+	for i := range msgs {
+		body := fmt.Sprintf(`{"event_id":"e%d","timestamp":"%s","app":"shop","model":"m","output":"ok"}`, i, time.Now().UTC().Format(time.RFC3339))
+		msgs[i] = stream.NewMsg(stream.EventsSubject("shop"), fmt.Sprintf("e%d", i), []byte(body))
+	}
+	if err := stream.PublishAll(context.Background(), js, msgs); err != nil {
+		t.Fatal(err)
+	}
+	conn := testkit.Conn(t, dsn)
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		var got uint64
+		_ = conn.QueryRow(context.Background(), "SELECT count() FROM v_model_calls").Scan(&got)
+		return got == n
+	}, "v_model_calls never held %d rows", n)
+	svc.CheckProbes(t, "vigil_writer_rows_total")
+	if err := svc.Stop(t); err != nil {
+		t.Fatalf("run returned %v after SIGTERM, want nil", err)
+	}
+}
