@@ -191,4 +191,3 @@ func jsonOrEmpty(v any, n int) (string, error) {
 	}
 	return string(b), nil
 }
-

@@ -26,7 +26,9 @@ usage:
 Configuration comes from VIGIL_* environment variables; see README.md.
 `
 
-func main() { os.Exit(app.Main(func(ctx context.Context) error { return dispatch(ctx, os.Args[1:], os.Stdout) })) }
+func main() {
+	os.Exit(app.Main(func(ctx context.Context) error { return dispatch(ctx, os.Args[1:], os.Stdout) }))
+}
 
 func dispatch(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {

@@ -70,7 +70,10 @@ func newHarness(t *testing.T) *harness {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // run starts components and returns a function that stops them gracefully.
 func run(t *testing.T, ctx context.Context, parts []lifecycle.Named) func() {
