@@ -327,7 +327,7 @@ func walkUnknown(dec *stdjson.Decoder, t reflect.Type, path string) (string, boo
 			if err != nil {
 				return "", false, err
 			}
-			if p, found, err := walkUnknown(dec, t.Elem(), path+"."+key); found || err != nil {
+			if p, found, err := walkUnknown(dec, t.Elem(), path+"."+keyName(key)); found || err != nil {
 				return p, found, err
 			}
 		}
