@@ -9,7 +9,8 @@ BIN := bin
 ## run: start a local ClickHouse if needed, then vigil dev --demo (Ctrl-C stops everything)
 run:
 	@deploy/clickhouse/local.sh start
-	@trap 'deploy/clickhouse/local.sh stop' EXIT; $(GO) run ./services/vigil dev --demo
+	@cd services && $(GO) build -o ../$(BIN)/vigil ./vigil
+	@trap "deploy/clickhouse/local.sh stop" EXIT; $(BIN)/vigil dev --demo
 
 ## test: every test of every module, race detector on, against real NATS and ClickHouse
 test: schemas-check

@@ -69,10 +69,14 @@ start() {
 	install_server
 	write_config
 	say "starting clickhouse-server (data in $dir, native port $tcp)"
-	(cd "$dir" && nohup clickhouse-server --config-file="$dir/config.xml" >"$dir/stdout.log" 2>&1 & echo $! >"$pidfile")
-	for _ in $(seq 1 300); do
+	# A session of its own: Ctrl-C in the terminal reaches vigil, which drains into ClickHouse
+	# before the EXIT trap stops the server.
+	rm -f "$pidfile"
+	(cd "$dir" && setsid bash -c 'echo $$ >"$1"; exec clickhouse-server --config-file="$2"' _ "$pidfile" "$dir/config.xml" \
+		>"$dir/stdout.log" 2>&1 </dev/null &)
+	for i in $(seq 1 300); do
 		if answering; then say "ready"; return 0; fi
-		if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+		if [ "$i" -gt 20 ] && ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
 			say "clickhouse-server exited; the end of its log:"
 			tail -n 20 "$dir/server.err.log" "$dir/stdout.log" >&2 || true
 			exit 1
