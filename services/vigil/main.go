@@ -21,6 +21,8 @@ usage:
   vigil tail [--dlq] [--all] [--json]
                             print alerts (or dead letters) as they arrive; --all starts
                             from the oldest one kept
+  vigil publish [EVENT_JSON ...]
+                            validate and publish events (arguments, or one per line on stdin)
   vigil config              print every VIGIL_* variable with its default
 
 Configuration comes from VIGIL_* environment variables; see README.md.
@@ -40,6 +42,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return runDev(ctx, args[1:], out)
 	case "migrate":
 		return runMigrate(ctx, args[1:])
+	case "publish":
+		return runPublish(ctx, args[1:], os.Stdin, out)
 	case "tail":
 		return runTail(ctx, args[1:], out)
 	case "config":

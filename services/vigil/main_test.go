@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/pkg/config"
+	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/testkit"
+	"github.com/vigilhq/vigil/services/internal/app"
+	"github.com/vigilhq/vigil/services/internal/settings"
+)
+
+var ch *testkit.ClickHouse
+
+func TestMain(m *testing.M) { os.Exit(testkit.MainWithClickHouse(m, &ch)) }
+
+// syncBuffer is an io.Writer the command and the test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestDevDemoFiresAlert runs `vigil dev --demo` as make run does and waits for the regression's
+// alert in ClickHouse, then for a clean shutdown.
+func TestDevDemoFiresAlert(t *testing.T) {
+	port := freePort(t)
+	dsn := ch.DSN(fmt.Sprintf("vigil_dev_%d", os.Getpid()))
+	t.Setenv("VIGIL_DEV_NATS_PORT", fmt.Sprint(port))
+	t.Setenv("VIGIL_DEV_DATA_DIR", t.TempDir())
+	t.Setenv("VIGIL_DEV_ADMIN_ADDR", "127.0.0.1:0")
+	t.Setenv("VIGIL_CLICKHOUSE_DSN", dsn)
+	t.Setenv("VIGIL_LOG_LEVEL", "warn")
+	t.Setenv("VIGIL_DEV_DEMO_RATE", "60")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- dispatch(ctx, []string{"dev", "--demo", "--demo-healthy-for=12s"}, &out) }()
+
+	conn := func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("vigil dev exited early: %v\n%s", err, out.String())
+		default:
+		}
+		return false
+	}
+	var firing bool
+	testkit.Eventually(t, 150*time.Second, func() bool {
+		conn()
+		firing = strings.Contains(out.String(), "FIRING")
+		return firing && strings.Contains(out.String(), "SELECT at, state, severity")
+	}, "no firing alert within 150s; output:\n%s", out.String())
+
+	db := testkit.Conn(t, dsn)
+	var n uint64
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_ = db.QueryRow(context.Background(), "SELECT count() FROM v_alerts WHERE state = 'firing' AND resend = 0 AND prompt_version = 'v2'").Scan(&n)
+		return n > 0
+	}, "no firing alert for prompt_version v2 in v_alerts")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("vigil dev returned %v after Ctrl-C, want nil", err)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("vigil dev did not shut down within 45s")
+	}
+}
+
+func TestPublishValidatesAndPublishes(t *testing.T) {
+	ns := testkit.NATS(t)
+	t.Setenv("VIGIL_NATS_URL", ns.ClientURL())
+	var common config.Common
+	if err := config.Load(settings.Known(), &common); err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := app.Connect(context.Background(), common, "test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var out syncBuffer
+	ev := fmt.Sprintf(`{"event_id":"tour-1","timestamp":"%s","app":"shop","model":"m","output":"hi"}`, time.Now().UTC().Format(time.RFC3339))
+	bad := `{"event_id":"tour-2","app":"shop","model":"m","output":"hi"}`
+	ctx := context.Background()
+	err = runPublish(ctx, []string{ev, bad}, strings.NewReader(""), &out)
+	if err == nil || !strings.Contains(out.String(), "line 2 rejected: invalid event: timestamp: required") {
+		t.Errorf("publish of a good and a bad event: err=%v output=%q; want the bad one rejected naming timestamp", err, out.String())
+	}
+	if !strings.Contains(out.String(), "published 1 events, rejected 1") {
+		t.Errorf("publish output %q lacks the counts", out.String())
+	}
+	s, err := js.Stream(ctx, stream.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.GetLastMsgForSubject(ctx, stream.EventsSubject("shop"))
+	if err != nil || msg.Header.Get(jetstream.MsgIDHeader) != "tour-1" {
+		t.Errorf("last event on vigil.events.shop: %v (err %v), want tour-1", msg, err)
+	}
+}
+
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range settings.Known() {
+		if !bytes.Contains(readme, []byte("`"+key+"`")) {
+			t.Errorf("README.md does not document %s", key)
+		}
+	}
+}
