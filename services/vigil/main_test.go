@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -145,6 +146,68 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 	for key := range settings.Known() {
 		if !bytes.Contains(readme, []byte("`"+key+"`")) {
 			t.Errorf("README.md does not document %s", key)
+		}
+	}
+}
+
+func TestMigrateCreatesTheSchema(t *testing.T) {
+	dsn := ch.DSN(fmt.Sprintf("vigil_migrate_%d", os.Getpid()))
+	t.Setenv("VIGIL_CLICKHOUSE_DSN", dsn)
+	for i := 0; i < 2; i++ {
+		if err := dispatch(context.Background(), []string{"migrate"}, io.Discard); err != nil {
+			t.Fatalf("vigil migrate run %d: %v", i+1, err)
+		}
+	}
+	var n uint64
+	if err := testkit.Conn(t, dsn).QueryRow(context.Background(), "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE 'v_%'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("views after migrate = %d, want 3 (v_model_calls, v_scores, v_alerts)", n)
+	}
+}
+
+func TestTailPrintsAlertsAndDeadLetters(t *testing.T) {
+	ns := testkit.NATS(t)
+	t.Setenv("VIGIL_NATS_URL", ns.ClientURL())
+	var common config.Common
+	if err := config.Load(settings.Known(), &common); err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := app.Connect(context.Background(), common, "test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	alert, err := os.ReadFile("../../schemas/examples/alert.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(ctx, stream.NewMsg(stream.AlertSubject("shop", "critical"), "a1", alert)); err != nil {
+		t.Fatal(err)
+	}
+	dl := stream.NewMsg(stream.DLQSubject("scorer"), "d1", []byte(`{"oops"`))
+	dl.Header.Set(stream.HeaderReason, "(event): malformed JSON")
+	if _, err := js.PublishMsg(ctx, dl); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tail", "--all"}, "FIRING"},
+		{[]string{"tail", "--all", "--dlq"}, `reason="(event): malformed JSON"`},
+	} {
+		tctx, cancel := context.WithCancel(ctx)
+		var out syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- dispatch(tctx, tc.args, &out) }()
+		testkit.Eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), tc.want) },
+			"vigil %v printed %q, want it to contain %q", tc.args, out.String(), tc.want)
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("vigil %v returned %v after cancel", tc.args, err)
 		}
 	}
 }
