@@ -1,0 +1,117 @@
+// Package bench measures vigil end to end against the machine's own ceiling: raw JetStream
+// publish+consume and raw ClickHouse batch inserts of the same events, then the whole pipeline.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/store"
+	"github.com/vigilhq/vigil/pkg/testkit"
+)
+
+// Result is one measured run.
+type Result struct {
+	Name     string
+	Events   int
+	Duration time.Duration
+	Note     string
+}
+
+// PerSecond is the run's throughput.
+func (r Result) PerSecond() float64 {
+	if r.Duration <= 0 {
+		return 0
+	}
+	return float64(r.Events) / r.Duration.Seconds()
+}
+
+// RawJetStream publishes bodies to a fresh JetStream server (file store) while a pull consumer
+// acks them, and times both until the last ack: the bus's ceiling on this machine.
+func RawJetStream(ctx context.Context, bodies [][]byte) (Result, error) {
+	dir, err := os.MkdirTemp("", "vigil-bench-nats-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	ns, err := testkit.StartNATS(dir, -1)
+	if err != nil {
+		return Result{}, err
+	}
+	defer ns.Shutdown()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		return Result{}, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return Result{}, err
+	}
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"}, Storage: jetstream.FileStorage})
+	if err != nil {
+		return Result{}, fmt.Errorf("create raw stream: %w", err)
+	}
+	cons, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 20000})
+	if err != nil {
+		return Result{}, fmt.Errorf("create raw consumer: %w", err)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var consumeErr error
+	go func() {
+		defer wg.Done()
+		got := 0
+		for got < len(bodies) {
+			batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				consumeErr = err
+				return
+			}
+			for m := range batch.Messages() {
+				_ = m.Ack()
+				got++
+			}
+		}
+	}()
+	for i, b := range bodies {
+		if _, err := js.PublishAsync(fmt.Sprintf("raw.%d", i%16), b, jetstream.WithMsgID(fmt.Sprint(i))); err != nil {
+			return Result{}, fmt.Errorf("publish raw: %w", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	wg.Wait()
+	if consumeErr != nil {
+		return Result{}, fmt.Errorf("consume raw: %w", consumeErr)
+	}
+	if err := nc.Flush(); err != nil {
+		return Result{}, err
+	}
+	return Result{Name: "raw JetStream publish+consume", Events: len(bodies), Duration: time.Since(start)}, nil
+}
+
+// RawClickHouse inserts the events into model_calls in batches of batchSize, the store's own
+// insert path with nothing around it: ClickHouse's ceiling for these rows on this machine.
+func RawClickHouse(ctx context.Context, conn driver.Conn, events []*event.Event, batchSize int) (Result, error) {
+	start := time.Now()
+	for i := 0; i < len(events); i += batchSize {
+		end := min(i+batchSize, len(events))
+		if err := store.InsertModelCalls(ctx, conn, events[i:end]); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Name: fmt.Sprintf("raw ClickHouse insert (%d-row batches)", batchSize), Events: len(events), Duration: time.Since(start)}, nil
+}

@@ -1,0 +1,507 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/loadtest/gen"
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/stream"
+)
+
+// PipelineOptions configure one end-to-end run against `vigil dev`.
+type PipelineOptions struct {
+	VigilBin string        // path of the vigil binary
+	DSN      string        // ClickHouse database for this run (created by the pipeline)
+	Duration time.Duration // how long load is published
+	Rate     int           // events per second; 0 publishes as fast as JetStream accepts
+	Env      []string      // extra VIGIL_* settings for the run
+	Log      func(format string, args ...any)
+}
+
+// PipelineResult is what one run measured.
+type PipelineResult struct {
+	Published       int
+	Stored          uint64
+	Scored          uint64
+	Elapsed         time.Duration // first publish to the last event stored and scored
+	PublishRate     float64
+	Latency         []time.Duration // publish → queryable in v_model_calls, for sampled events
+	AlertAfter      time.Duration   // regression start → firing alert on the stream (0: none)
+	CPUSeconds      float64         // user+system CPU of vigil dev
+	PeakRSS         int64           // bytes, VmHWM of vigil dev
+	MaxLag          uint64          // largest pending+unacked count seen on any consumer
+	LagTimeline     []string
+	DeadLettered    uint64
+	InsertedPerSec  float64
+	PipelineSeconds float64
+}
+
+// canary labels: a small series that turns bad halfway through the run.
+const (
+	canaryApp     = "bench"
+	canaryFeature = "canary"
+)
+
+// Pipeline starts `vigil dev`, publishes load plus a canary series that regresses halfway,
+// and measures throughput, latency, alert delay, CPU, memory and consumer lag.
+func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
+	var res PipelineResult
+	dir, err := os.MkdirTemp("", "vigil-bench-dev-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	port, err := freePort()
+	if err != nil {
+		return res, err
+	}
+	cmd := exec.Command(o.VigilBin, "dev")
+	cmd.Env = append(os.Environ(),
+		"VIGIL_DEV_NATS_PORT="+strconv.Itoa(port), "VIGIL_DEV_DATA_DIR="+dir, "VIGIL_DEV_ADMIN_ADDR=127.0.0.1:0",
+		"VIGIL_CLICKHOUSE_DSN="+o.DSN, "VIGIL_LOG_LEVEL=warn",
+		"VIGIL_DRIFT_WINDOW=5s", "VIGIL_DRIFT_GRACE=1s", "VIGIL_DRIFT_BASELINE_SIZE=200", "VIGIL_DRIFT_MIN_SAMPLES=30")
+	cmd.Env = append(cmd.Env, o.Env...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("start %s dev: %w", o.VigilBin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(40 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	nc, js, err := waitForPipeline(ctx, url, exited, &stderr)
+	if err != nil {
+		return res, err
+	}
+	defer nc.Close()
+	opts, err := clickhouse.ParseDSN(o.DSN)
+	if err != nil {
+		return res, err
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return res, err
+	}
+	defer conn.Close()
+
+	samplerCtx, stopSampler := context.WithCancel(ctx)
+	sampler := &sampler{pid: cmd.Process.Pid, js: js}
+	var samplerWG sync.WaitGroup
+	samplerWG.Add(1)
+	go func() { defer samplerWG.Done(); sampler.run(samplerCtx) }()
+	defer func() { stopSampler(); samplerWG.Wait() }()
+
+	alerts := make(chan time.Time, 1)
+	sub, err := nc.Subscribe(stream.AlertsRoot+"."+canaryApp+".>", func(m *nats.Msg) {
+		if a, err := event.DecodeAlert(m.Data); err == nil && a.State == event.StateFiring && !a.Resend {
+			select {
+			case alerts <- time.Now():
+			default:
+			}
+		}
+	})
+	if err != nil {
+		return res, err
+	}
+	defer sub.Unsubscribe()
+
+	tracker := newLatencyTracker(conn)
+	trackCtx, stopTracker := context.WithCancel(ctx)
+	var trackWG sync.WaitGroup
+	trackWG.Add(1)
+	go func() { defer trackWG.Done(); tracker.run(trackCtx) }()
+	defer func() { stopTracker(); trackWG.Wait() }()
+
+	start := time.Now()
+	var regressAt atomic.Int64
+	var canaryN atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); publishCanary(ctx, js, start, o.Duration, &regressAt, &canaryN) }()
+	published, err := publishLoad(ctx, js, o, tracker, o.Log)
+	wg.Wait()
+	if err != nil {
+		return res, err
+	}
+	res.Published = published + int(canaryN.Load())
+	res.PublishRate = float64(published) / time.Since(start).Seconds()
+	o.Log("published %d load events (%.0f/s) and %d canary events; waiting for the pipeline to store them", published, res.PublishRate, canaryN.Load())
+
+	want := uint64(res.Published)
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		res.Stored = count(ctx, conn, "SELECT count() FROM model_calls")
+		res.Scored = count(ctx, conn, "SELECT count() FROM scores")
+		if res.Stored >= want && res.Scored >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("after 10 minutes ClickHouse holds %d events and %d score rows of %d", res.Stored, res.Scored, want)
+		}
+		select {
+		case err := <-exited:
+			return res, fmt.Errorf("vigil dev exited: %v\n%s", err, stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	res.Elapsed = time.Since(start)
+	stopTracker()
+	trackWG.Wait()
+	res.Latency = tracker.latencies()
+	select {
+	case at := <-alerts:
+		if r := regressAt.Load(); r > 0 {
+			res.AlertAfter = at.Sub(time.Unix(0, r))
+		}
+	case <-time.After(20 * time.Second):
+	}
+	stopSampler()
+	samplerWG.Wait()
+	res.CPUSeconds, res.PeakRSS, res.MaxLag, res.LagTimeline = sampler.cpu, sampler.peakRSS, sampler.maxLag, sampler.timeline
+	if s, err := js.Stream(ctx, stream.DLQ); err == nil {
+		if info, err := s.Info(ctx); err == nil {
+			res.DeadLettered = info.State.Msgs
+		}
+	}
+	return res, nil
+}
+
+func waitForPipeline(ctx context.Context, url string, exited chan error, stderr *bytes.Buffer) (*nats.Conn, jetstream.JetStream, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			exited <- err
+			return nil, nil, fmt.Errorf("vigil dev exited during start: %v\n%s", err, stderr.String())
+		default:
+		}
+		nc, err := nats.Connect(url, nats.Timeout(time.Second))
+		if err == nil {
+			js, _ := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+			if _, err := js.Consumer(ctx, stream.Events, "writer-events"); err == nil {
+				if _, err := js.Consumer(ctx, stream.Events, "scorer"); err == nil {
+					return nc, js, nil
+				}
+			}
+			nc.Close()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, nil, fmt.Errorf("vigil dev not ready after 60s:\n%s", stderr.String())
+}
+
+// publishLoad publishes generated 1-2 KB events for o.Duration, at o.Rate or as fast as
+// JetStream acknowledges them, tracking the publish time of every 500th event.
+func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions, tr *latencyTracker, logf func(string, ...any)) (int, error) {
+	templates := loadTemplates(256)
+	var tick <-chan time.Time
+	perTick := 0
+	if o.Rate > 0 {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		tick = t.C
+		perTick = max(o.Rate/100, 1)
+	}
+	end := time.Now().Add(o.Duration)
+	n := 0
+	lastLog := time.Now()
+	for time.Now().Before(end) {
+		burst := 500
+		if tick != nil {
+			<-tick
+			burst = perTick
+		}
+		futures := make([]jetstream.PubAckFuture, 0, burst)
+		ids := make([]string, 0, burst)
+		for range burst {
+			id, body := templates.next(n)
+			f, err := js.PublishMsgAsync(stream.NewMsg(stream.EventsSubject(templates.app(n)), id, body))
+			if err != nil {
+				return n, fmt.Errorf("publish load: %w", err)
+			}
+			futures = append(futures, f)
+			ids = append(ids, id)
+			n++
+		}
+		for i, f := range futures {
+			select {
+			case <-f.Ok():
+				if (n-len(futures)+i)%500 == 0 {
+					tr.published(ids[i], time.Now())
+				}
+			case err := <-f.Err():
+				return n, fmt.Errorf("publish load: %w", err)
+			case <-ctx.Done():
+				return n, ctx.Err()
+			}
+		}
+		if time.Since(lastLog) > 5*time.Second {
+			logf("published %d load events", n)
+			lastLog = time.Now()
+		}
+	}
+	return n, nil
+}
+
+// templates are pre-encoded events whose ids are rewritten in place, so publishing costs no
+// encoding work and does not steal CPU from the pipeline under test.
+type templateSet struct {
+	bodies [][]byte
+	apps   []string
+	idAt   []int
+}
+
+const idWidth = 20
+
+func loadTemplates(n int) *templateSet {
+	g := gen.New(gen.Options{Apps: 4, Features: 8, Models: 3, Versions: 2, BadShare: 0.05, Seed: 42})
+	ts := &templateSet{}
+	now := time.Now().UTC()
+	placeholder := strings.Repeat("0", idWidth)
+	for range n {
+		ev := g.Next(now)
+		ev.EventID = "lt-" + placeholder
+		body, _ := event.Marshal(ev)
+		ts.bodies = append(ts.bodies, body)
+		ts.apps = append(ts.apps, ev.App)
+		ts.idAt = append(ts.idAt, bytes.Index(body, []byte(placeholder)))
+	}
+	return ts
+}
+
+func (t *templateSet) app(i int) string { return t.apps[i%len(t.apps)] }
+
+func (t *templateSet) next(i int) (string, []byte) {
+	k := i % len(t.bodies)
+	body := append([]byte(nil), t.bodies[k]...)
+	id := fmt.Sprintf("%0*d", idWidth, i)
+	copy(body[t.idAt[k]:], id)
+	return "lt-" + id, body
+}
+
+// publishCanary publishes 50 events/s of one series: healthy for the first half of the run,
+// then refusing 40% of the time, recording when the regression began.
+func publishCanary(ctx context.Context, js jetstream.JetStream, start time.Time, d time.Duration, regressAt *atomic.Int64, n *atomic.Int64) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for i := 0; time.Since(start) < d; i++ {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		bad := time.Since(start) > d/2
+		if bad && regressAt.Load() == 0 {
+			regressAt.Store(time.Now().UnixNano())
+		}
+		ev := &event.Event{EventID: fmt.Sprintf("canary-%d-%d", start.UnixNano(), i), Timestamp: time.Now().UTC(),
+			App: canaryApp, Feature: canaryFeature, Model: "m", PromptVersion: "v1",
+			Output: "Your order ships tomorrow and arrives within three business days.", FinishReason: "stop"}
+		if bad && rng.Float64() < 0.4 {
+			ev.Output = "I'm sorry, but I can't help with that."
+		}
+		body, _ := event.Marshal(ev)
+		if _, err := js.PublishMsg(ctx, stream.NewMsg(stream.EventsSubject(canaryApp), ev.EventID, body)); err == nil {
+			n.Add(1)
+		}
+	}
+}
+
+// latencyTracker records when sampled events were published and when they became queryable.
+type latencyTracker struct {
+	conn driver.Conn
+	mu   sync.Mutex
+	sent map[string]time.Time
+	lat  []time.Duration
+}
+
+func newLatencyTracker(conn driver.Conn) *latencyTracker {
+	return &latencyTracker{conn: conn, sent: map[string]time.Time{}}
+}
+
+func (t *latencyTracker) published(id string, at time.Time) {
+	t.mu.Lock()
+	t.sent[id] = at
+	t.mu.Unlock()
+}
+
+func (t *latencyTracker) run(ctx context.Context) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			t.poll(context.Background())
+			return
+		case <-tick.C:
+			t.poll(ctx)
+		}
+	}
+}
+
+func (t *latencyTracker) poll(ctx context.Context) {
+	t.mu.Lock()
+	ids := make([]any, 0, len(t.sent))
+	for id := range t.sent {
+		ids = append(ids, id)
+	}
+	t.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	rows, err := t.conn.Query(ctx, "SELECT event_id FROM model_calls WHERE event_id IN ?", clickhouse.GroupSet{Value: ids})
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			if at, ok := t.sent[id]; ok {
+				t.lat = append(t.lat, now.Sub(at))
+				delete(t.sent, id)
+			}
+		}
+	}
+}
+
+func (t *latencyTracker) latencies() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]time.Duration(nil), t.lat...)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Percentile returns the p-th percentile (0-100) of sorted durations.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p / 100)
+	return sorted[i]
+}
+
+// sampler reads the process's CPU and memory from /proc and the consumers' lag from JetStream.
+type sampler struct {
+	pid      int
+	js       jetstream.JetStream
+	cpu      float64
+	peakRSS  int64
+	maxLag   uint64
+	timeline []string
+}
+
+func (s *sampler) run(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if cpu, err := procCPU(s.pid); err == nil {
+			s.cpu = cpu
+		}
+		if rss, err := procPeakRSS(s.pid); err == nil {
+			s.peakRSS = rss
+		}
+		var parts []string
+		for _, c := range []struct{ stream, durable string }{
+			{stream.Events, "scorer"}, {stream.Events, "writer-events"}, {stream.Scored, "writer-scored"}, {stream.Scored, "drift"},
+		} {
+			cons, err := s.js.Consumer(ctx, c.stream, c.durable)
+			if err != nil {
+				continue
+			}
+			info, err := cons.Info(ctx)
+			if err != nil {
+				continue
+			}
+			lag := info.NumPending + uint64(info.NumAckPending)
+			s.maxLag = max(s.maxLag, lag)
+			parts = append(parts, fmt.Sprintf("%s=%d", c.durable, lag))
+		}
+		s.timeline = append(s.timeline, fmt.Sprintf("t=%3.0fs %s", time.Since(start).Seconds(), strings.Join(parts, " ")))
+	}
+}
+
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
+}
+
+func procPeakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+func count(ctx context.Context, conn driver.Conn, q string) uint64 {
+	var n uint64
+	_ = conn.QueryRow(ctx, q).Scan(&n)
+	return n
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

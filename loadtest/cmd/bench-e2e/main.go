@@ -1,0 +1,147 @@
+// Command bench-e2e measures vigil end to end on this machine and prints one table: the raw
+// JetStream and raw ClickHouse ceilings measured just before, then the pipeline (vigil dev) at
+// full speed and at half of it, as ratios of those ceilings.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/vigilhq/vigil/loadtest/bench"
+	"github.com/vigilhq/vigil/loadtest/gen"
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/store"
+	"github.com/vigilhq/vigil/pkg/testkit"
+)
+
+func main() {
+	vigilBin := flag.String("vigil", "bin/vigil", "vigil binary to run as `vigil dev`")
+	duration := flag.Duration("duration", 30*time.Second, "how long each pipeline run publishes load")
+	ceilingEvents := flag.Int("ceiling-events", 200000, "events used to measure the raw ceilings")
+	half := flag.Bool("half", true, "also run at half the measured maximum to report latency there")
+	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *vigilBin, *duration, *ceilingEvents, *half, *extra); err != nil {
+		log.Fatalf("bench-e2e: %v", err)
+	}
+}
+
+func run(ctx context.Context, vigilBin string, d time.Duration, n int, half bool, extra string) error {
+	logf := func(format string, args ...any) { log.Printf(format, args...) }
+	if _, err := os.Stat(vigilBin); err != nil {
+		return fmt.Errorf("vigil binary %s: %w (run make build first)", vigilBin, err)
+	}
+	ch, err := testkit.StartClickHouse()
+	if err != nil {
+		return err
+	}
+	defer ch.Stop()
+
+	g := gen.New(gen.Options{Apps: 4, Features: 8, Models: 3, Versions: 2, BadShare: 0.05, Seed: 1})
+	events := make([]*event.Event, n)
+	bodies := make([][]byte, n)
+	size := 0
+	now := time.Now().UTC()
+	for i := range events {
+		events[i] = g.Next(now)
+		bodies[i], _ = event.Marshal(events[i])
+		size += len(bodies[i])
+	}
+	logf("measuring raw JetStream with %d events of %d bytes on average", n, size/n)
+	rawJS, err := bench.RawJetStream(ctx, bodies)
+	if err != nil {
+		return err
+	}
+	logf("raw JetStream: %.0f events/s", rawJS.PerSecond())
+	opts, _ := store.ParseDSN(ch.DSN("bench_raw"))
+	if err := store.Migrate(ctx, opts, slog.New(slog.DiscardHandler)); err != nil {
+		return err
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return err
+	}
+	rawCH, err := bench.RawClickHouse(ctx, conn, events, 50000)
+	conn.Close()
+	if err != nil {
+		return err
+	}
+	logf("raw ClickHouse: %.0f rows/s", rawCH.PerSecond())
+	events, bodies = nil, nil
+	runtime.GC()
+
+	var env []string
+	if extra != "" {
+		env = strings.Split(extra, ",")
+	}
+	full, err := bench.Pipeline(ctx, bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_full"), Duration: d, Env: env, Log: logf})
+	if err != nil {
+		return err
+	}
+	rows := []row{pipelineRow("pipeline, max rate", full, rawJS, rawCH)}
+	if half {
+		rate := int(float64(full.Stored) / full.Elapsed.Seconds() / 2)
+		logf("running again at half the sustained rate: %d events/s", rate)
+		h, err := bench.Pipeline(ctx, bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_half"), Duration: d, Rate: rate, Env: env, Log: logf})
+		if err != nil {
+			return err
+		}
+		rows = append(rows, pipelineRow(fmt.Sprintf("pipeline, %d events/s", rate), h, rawJS, rawCH))
+	}
+	printTable(rawJS, rawCH, rows, full)
+	return nil
+}
+
+type row struct {
+	name                                   string
+	perSec, ofJS, ofCH                     float64
+	p50, p90, p99, alert                   time.Duration
+	cpu                                    float64
+	rssMiB                                 float64
+	lag                                    uint64
+	published, stored, scored, deadLetters uint64
+}
+
+func pipelineRow(name string, r bench.PipelineResult, js, ch bench.Result) row {
+	perSec := float64(r.Stored) / r.Elapsed.Seconds()
+	return row{
+		name: name, perSec: perSec, ofJS: perSec / js.PerSecond(), ofCH: perSec / ch.PerSecond(),
+		p50: bench.Percentile(r.Latency, 50), p90: bench.Percentile(r.Latency, 90), p99: bench.Percentile(r.Latency, 99),
+		alert: r.AlertAfter, cpu: r.CPUSeconds / r.Elapsed.Seconds(), rssMiB: float64(r.PeakRSS) / (1 << 20), lag: r.MaxLag,
+		published: uint64(r.Published), stored: r.Stored, scored: r.Scored, deadLetters: r.DeadLettered,
+	}
+}
+
+func printTable(js, ch bench.Result, rows []row, full bench.PipelineResult) {
+	host, _ := os.Hostname()
+	fmt.Printf("\nvigil end-to-end benchmark on %s (%d CPUs, %s/%s), %s\n\n", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("| run | events/s | vs raw JetStream | vs raw ClickHouse | p50 | p90 | p99 publish→queryable | regression→alert | CPU cores | peak RSS | max lag | published | stored | scored | DLQ |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| %s | %.0f | 1.00 | | | | | | | | | %d | | | |\n", js.Name, js.PerSecond(), js.Events)
+	fmt.Printf("| %s | %.0f | | 1.00 | | | | | | | | %d | | | |\n", ch.Name, ch.PerSecond(), ch.Events)
+	for _, r := range rows {
+		alert := "none"
+		if r.alert > 0 {
+			alert = r.alert.Round(100 * time.Millisecond).String()
+		}
+		fmt.Printf("| %s | %.0f | %.2f | %.2f | %v | %v | %v | %s | %.2f | %.0f MiB | %d | %d | %d | %d | %d |\n",
+			r.name, r.perSec, r.ofJS, r.ofCH, r.p50.Round(time.Millisecond), r.p90.Round(time.Millisecond), r.p99.Round(time.Millisecond),
+			alert, r.cpu, r.rssMiB, r.lag, r.published, r.stored, r.scored, r.deadLetters)
+	}
+	fmt.Printf("\nconsumer lag of the max-rate run (pending + unacked, sampled each second):\n")
+	for _, l := range full.LagTimeline {
+		fmt.Println("  " + l)
+	}
+}
