@@ -4,7 +4,7 @@ MODULES := pkg services loadtest
 GO ?= go
 BIN := bin
 
-.PHONY: run test test-short build bench vet tidy-check fmt-check schemas clean
+.PHONY: run test build bench bench-e2e vet tidy-check fmt-check schemas schemas-check clean
 
 ## run: start a local ClickHouse if needed, then vigil dev --demo (Ctrl-C stops everything)
 run:
@@ -24,6 +24,11 @@ build:
 ## bench: micro-benchmarks of the hot paths
 bench:
 	@set -e; for m in pkg loadtest; do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
+
+## bench-e2e: the whole pipeline (vigil dev) under load, against raw JetStream and raw ClickHouse
+##   measured just before on this machine; BENCH_FLAGS="-nats URL -dsn DSN" measures running services
+bench-e2e: build
+	$(GO) run ./loadtest/cmd/bench-e2e -vigil $(BIN)/vigil $(BENCH_FLAGS)
 
 ## vet: go vet and gofmt on every module
 vet: fmt-check

@@ -30,7 +30,8 @@ import (
 
 // PipelineOptions configure one end-to-end run against `vigil dev`.
 type PipelineOptions struct {
-	VigilBin string        // path of the vigil binary
+	VigilBin string        // path of the vigil binary; empty with NATSURL set measures running services
+	NATSURL  string        // when set, publish to these already running services instead of vigil dev
 	DSN      string        // ClickHouse database for this run (created by the pipeline)
 	Duration time.Duration // how long load is published
 	Rate     int           // events per second; 0 publishes as fast as JetStream accepts
@@ -66,42 +67,27 @@ const (
 // and measures throughput, latency, alert delay, CPU, memory and consumer lag.
 func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	var res PipelineResult
-	dir, err := os.MkdirTemp("", "vigil-bench-dev-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
-	port, err := freePort()
-	if err != nil {
-		return res, err
-	}
-	cmd := exec.Command(o.VigilBin, "dev")
-	cmd.Env = append(os.Environ(),
-		"VIGIL_DEV_NATS_PORT="+strconv.Itoa(port), "VIGIL_DEV_DATA_DIR="+dir, "VIGIL_DEV_ADMIN_ADDR=127.0.0.1:0",
-		"VIGIL_CLICKHOUSE_DSN="+o.DSN, "VIGIL_LOG_LEVEL=warn",
-		"VIGIL_DRIFT_WINDOW=5s", "VIGIL_DRIFT_GRACE=1s", "VIGIL_DRIFT_BASELINE_SIZE=200", "VIGIL_DRIFT_MIN_SAMPLES=30")
-	cmd.Env = append(cmd.Env, o.Env...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return res, fmt.Errorf("start %s dev: %w", o.VigilBin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			_ = cmd.Process.Kill()
+	var (
+		nc     *nats.Conn
+		js     jetstream.JetStream
+		pid    int
+		exited = make(chan error, 1)
+	)
+	if o.NATSURL != "" {
+		var err error
+		if nc, js, err = waitForPipeline(ctx, o.NATSURL, exited); err != nil {
+			return res, err
 		}
-	}()
-
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	nc, js, err := waitForPipeline(ctx, url, exited, &stderr)
-	if err != nil {
-		return res, err
+	} else {
+		url, p, stop, err := startDev(ctx, o, exited)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+		pid = p
+		if nc, js, err = waitForPipeline(ctx, url, exited); err != nil {
+			return res, err
+		}
 	}
 	defer nc.Close()
 	opts, err := clickhouse.ParseDSN(o.DSN)
@@ -115,7 +101,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	defer conn.Close()
 
 	samplerCtx, stopSampler := context.WithCancel(ctx)
-	sampler := &sampler{pid: cmd.Process.Pid, js: js}
+	sampler := &sampler{pid: pid, js: js}
 	var samplerWG sync.WaitGroup
 	samplerWG.Add(1)
 	go func() { defer samplerWG.Done(); sampler.run(samplerCtx) }()
@@ -142,6 +128,9 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	go func() { defer trackWG.Done(); tracker.run(trackCtx) }()
 	defer func() { stopTracker(); trackWG.Wait() }()
 
+	// Running services may have stored rows before: count from here.
+	baseStored := count(ctx, conn, "SELECT count() FROM model_calls")
+	baseScored := count(ctx, conn, "SELECT count() FROM scores")
 	start := time.Now()
 	var regressAt atomic.Int64
 	var canaryN atomic.Int64
@@ -160,8 +149,8 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	want := uint64(res.Published)
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
-		res.Stored = count(ctx, conn, "SELECT count() FROM model_calls")
-		res.Scored = count(ctx, conn, "SELECT count() FROM scores")
+		res.Stored = count(ctx, conn, "SELECT count() FROM model_calls") - baseStored
+		res.Scored = count(ctx, conn, "SELECT count() FROM scores") - baseScored
 		if res.Stored >= want && res.Scored >= want {
 			break
 		}
@@ -170,7 +159,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 		}
 		select {
 		case err := <-exited:
-			return res, fmt.Errorf("vigil dev exited: %v\n%s", err, stderr.String())
+			return res, fmt.Errorf("vigil dev exited: %v", err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -196,13 +185,58 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	return res, nil
 }
 
-func waitForPipeline(ctx context.Context, url string, exited chan error, stderr *bytes.Buffer) (*nats.Conn, jetstream.JetStream, error) {
+// startDev runs `vigil dev` on a free port with its store in a temporary directory; stop ends it
+// with SIGTERM and removes the directory.
+func startDev(ctx context.Context, o PipelineOptions, exited chan error) (url string, pid int, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "vigil-bench-dev-")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cmd := exec.CommandContext(ctx, o.VigilBin, "dev")
+	cmd.Env = append(os.Environ(),
+		"VIGIL_DEV_NATS_PORT="+strconv.Itoa(port), "VIGIL_DEV_DATA_DIR="+dir, "VIGIL_DEV_ADMIN_ADDR=127.0.0.1:0",
+		"VIGIL_CLICKHOUSE_DSN="+o.DSN, "VIGIL_LOG_LEVEL=warn",
+		"VIGIL_DRIFT_WINDOW=5s", "VIGIL_DRIFT_GRACE=1s", "VIGIL_DRIFT_BASELINE_SIZE=200", "VIGIL_DRIFT_MIN_SAMPLES=30")
+	cmd.Env = append(cmd.Env, o.Env...)
+	logFile, err := os.Create(filepath.Join(dir, "vigil.log"))
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, fmt.Errorf("start %s dev: %w", o.VigilBin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		exited <- fmt.Errorf("%v (log: %s)", err, filepath.Join(dir, "vigil.log"))
+		close(done)
+	}()
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		logFile.Close()
+		os.RemoveAll(dir)
+	}
+	return fmt.Sprintf("nats://127.0.0.1:%d", port), cmd.Process.Pid, stop, nil
+}
+
+func waitForPipeline(ctx context.Context, url string, exited chan error) (*nats.Conn, jetstream.JetStream, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
 			exited <- err
-			return nil, nil, fmt.Errorf("vigil dev exited during start: %v\n%s", err, stderr.String())
+			return nil, nil, fmt.Errorf("vigil dev exited during start: %v", err)
 		default:
 		}
 		nc, err := nats.Connect(url, nats.Timeout(time.Second))
@@ -217,7 +251,7 @@ func waitForPipeline(ctx context.Context, url string, exited chan error, stderr 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return nil, nil, fmt.Errorf("vigil dev not ready after 60s:\n%s", stderr.String())
+	return nil, nil, fmt.Errorf("no vigil pipeline ready at %s after 60s (its streams and consumers are missing)", url)
 }
 
 // publishLoad publishes generated 1-2 KB events for o.Duration, at o.Rate or as fast as
@@ -436,11 +470,13 @@ func (s *sampler) run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if cpu, err := procCPU(s.pid); err == nil {
-			s.cpu = cpu
-		}
-		if rss, err := procPeakRSS(s.pid); err == nil {
-			s.peakRSS = rss
+		if s.pid > 0 {
+			if cpu, err := procCPU(s.pid); err == nil {
+				s.cpu = cpu
+			}
+			if rss, err := procPeakRSS(s.pid); err == nil {
+				s.peakRSS = rss
+			}
 		}
 		var parts []string
 		for _, c := range []struct{ stream, durable string }{

@@ -43,6 +43,10 @@ type SourceConfig struct {
 	PoisonDeliveries uint64
 	// RetryMin and RetryMax bound the exponential backoff between retries of a transient failure.
 	RetryMin, RetryMax time.Duration
+	// Workers is the number of concurrent fetch-process-settle loops on the consumer (default 1).
+	// With more than one, the stage's Process must be safe for concurrent use and batches are no
+	// longer handled in stream order.
+	Workers int
 }
 
 func (c *SourceConfig) defaults() {
@@ -57,6 +61,9 @@ func (c *SourceConfig) defaults() {
 	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = 15 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 1
 	}
 }
 
@@ -105,7 +112,18 @@ func (s *Source[T]) Start(ctx context.Context) error {
 		return fmt.Errorf("stream: source %s already started", s.cfg.Stage)
 	}
 	s.started = true
-	go s.run(ctx)
+	var wg sync.WaitGroup
+	for range s.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run(ctx)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
 	return nil
 }
 
@@ -128,7 +146,6 @@ func (s *Source[T]) Shutdown(ctx context.Context) error {
 }
 
 func (s *Source[T]) run(ctx context.Context) {
-	defer close(s.done)
 	failures := 0
 	for {
 		select {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -87,6 +88,12 @@ func NewAdmin(addr string, gatherer prometheus.Gatherer, log *slog.Logger) (*Adm
 		}
 		io.WriteString(w, "ready\n")
 	})
+	// Profiles on the admin port, which is internal like /metrics: how the pipeline's hot paths
+	// are found under real load.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return a, nil
 }

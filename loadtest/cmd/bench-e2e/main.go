@@ -30,7 +30,13 @@ func main() {
 	ceilingEvents := flag.Int("ceiling-events", 200000, "events used to measure the raw ceilings")
 	half := flag.Bool("half", true, "also run at half the measured maximum to report latency there")
 	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
+	natsURL := flag.String("nats", "", "measure already running services on this NATS URL instead of vigil dev")
+	dsn := flag.String("dsn", "", "with -nats: the ClickHouse DSN those services write to")
 	flag.Parse()
+	if (*natsURL == "") != (*dsn == "") {
+		log.Fatal("bench-e2e: -nats and -dsn go together")
+	}
+	target = targetOptions{natsURL: *natsURL, dsn: *dsn}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *vigilBin, *duration, *ceilingEvents, *half, *extra); err != nil {
@@ -38,9 +44,21 @@ func main() {
 	}
 }
 
+// targetOptions name separately started services to measure instead of vigil dev.
+type targetOptions struct{ natsURL, dsn string }
+
+var target targetOptions
+
+func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
+	if t.natsURL != "" {
+		o.NATSURL, o.DSN, o.VigilBin = t.natsURL, t.dsn, ""
+	}
+	return o
+}
+
 func run(ctx context.Context, vigilBin string, d time.Duration, n int, half bool, extra string) error {
 	logf := func(format string, args ...any) { log.Printf(format, args...) }
-	if _, err := os.Stat(vigilBin); err != nil {
+	if _, err := os.Stat(vigilBin); err != nil && target.natsURL == "" {
 		return fmt.Errorf("vigil binary %s: %w (run make build first)", vigilBin, err)
 	}
 	ch, err := testkit.StartClickHouse()
@@ -86,7 +104,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half bool
 	if extra != "" {
 		env = strings.Split(extra, ",")
 	}
-	full, err := bench.Pipeline(ctx, bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_full"), Duration: d, Env: env, Log: logf})
+	full, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_full"), Duration: d, Env: env, Log: logf}))
 	if err != nil {
 		return err
 	}
@@ -94,7 +112,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half bool
 	if half {
 		rate := int(float64(full.Stored) / full.Elapsed.Seconds() / 2)
 		logf("running again at half the sustained rate: %d events/s", rate)
-		h, err := bench.Pipeline(ctx, bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_half"), Duration: d, Rate: rate, Env: env, Log: logf})
+		h, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_half"), Duration: d, Rate: rate, Env: env, Log: logf}))
 		if err != nil {
 			return err
 		}

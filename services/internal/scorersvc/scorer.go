@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,6 +19,7 @@ import (
 
 // Config is the scorer's own configuration.
 type Config struct {
+	Workers      int           `envconfig:"SCORER_WORKERS" default:"0" desc:"concurrent scoring loops per replica (0: one per CPU)"`
 	BatchSize    int           `envconfig:"SCORER_BATCH_SIZE" default:"256" desc:"events scored per batch"`
 	MaxWait      time.Duration `envconfig:"SCORER_MAX_WAIT" default:"100ms" desc:"longest wait to fill a batch"`
 	AckWait      time.Duration `envconfig:"SCORER_ACK_WAIT" default:"30s" desc:"time before an unacknowledged event is redelivered"`
@@ -30,6 +32,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		errs = append(errs, fmt.Errorf("VIGIL_SCORER_BATCH_SIZE=%d: want 1 to 10000", c.BatchSize))
+	}
+	if c.Workers < 0 || c.Workers > 256 {
+		errs = append(errs, fmt.Errorf("VIGIL_SCORER_WORKERS=%d: want 0 (one per CPU) to 256", c.Workers))
 	}
 	if c.MaxWait <= 0 {
 		errs = append(errs, fmt.Errorf("VIGIL_SCORER_MAX_WAIT=%v: must be positive", c.MaxWait))
@@ -62,15 +67,19 @@ func New(ctx context.Context, d app.Deps, cfg Config, contracts *scoring.Contrac
 	if err != nil {
 		return nil, err
 	}
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	cons, err := stream.EnsureConsumer(ctx, d.JS, stream.ConsumerConfig{
 		Stream: stream.Events, Durable: Durable, FilterSubjects: []string{stream.EventsRoot + ".>"},
-		AckWait: cfg.AckWait, MaxDeliver: -1, MaxAckPending: 4 * cfg.BatchSize,
+		AckWait: cfg.AckWait, MaxDeliver: -1, MaxAckPending: 4 * workers * cfg.BatchSize,
 	})
 	if err != nil {
 		return nil, err
 	}
 	st := &stage{d: d, scorer: sc, partitions: d.Common.Streams.Partitions}
-	src := stream.NewSource(stream.SourceConfig{Stage: "scorer", BatchSize: cfg.BatchSize, MaxWait: cfg.MaxWait, PoisonDeliveries: 10},
+	src := stream.NewSource(stream.SourceConfig{Stage: "scorer", BatchSize: cfg.BatchSize, MaxWait: cfg.MaxWait, PoisonDeliveries: 10, Workers: workers},
 		d.JS, cons, stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent}), st, d.Log, d.Metrics)
 	return &Scorer{Source: src}, nil
 }
