@@ -291,3 +291,52 @@ func TestPartitionIsStable(t *testing.T) {
 		t.Errorf("Partition(x, 1) = %d, want 0", got)
 	}
 }
+
+func TestDeadLettersListAndReplay(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	// A stage that rejects "x" until it is fixed.
+	var fixed atomic.Bool
+	stage := &collector{}
+	decode := func(m jetstream.Msg) (int, error) {
+		if string(m.Data()) == "x" && !fixed.Load() {
+			return 0, errors.New("body: x is not understood yet")
+		}
+		if string(m.Data()) == "x" {
+			return 99, nil
+		}
+		return decodeInt(m)
+	}
+	src := stream.NewSource(stream.SourceConfig{Stage: "test", BatchSize: 10, MaxWait: 50 * time.Millisecond},
+		e.js, e.cons, decode, stage, slog.New(slog.DiscardHandler), nil)
+	if err := src.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Shutdown(ctx)
+	publish(t, e.js, "1", "x", "2")
+	var letters []stream.Letter
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		var err error
+		letters, err = stream.Letters(ctx, e.js, "", 0)
+		return err == nil && len(letters) == 1
+	}, "want one dead letter, got %d", len(letters))
+	l := letters[0]
+	if l.Stage != "test" || l.Reason != "body: x is not understood yet" || l.SourceSubject != stream.EventsSubject("app") || string(l.Data) != "x" {
+		t.Errorf("dead letter = %+v", l)
+	}
+	if other, _ := stream.Letters(ctx, e.js, "scorer", 0); len(other) != 0 {
+		t.Errorf("Letters(stage scorer) = %d letters, want 0", len(other))
+	}
+
+	fixed.Store(true)
+	if err := stream.Replay(ctx, e.js, l.Sequence); err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() bool { return len(stage.values()) == 3 }, "after replay the stage got %v, want 1, 2 and 99", stage.values())
+	if left, _ := stream.Letters(ctx, e.js, "", 0); len(left) != 0 {
+		t.Errorf("DLQ still holds %d letters after replay", len(left))
+	}
+	if err := stream.Replay(ctx, e.js, l.Sequence); err == nil {
+		t.Error("second Replay of the same letter succeeded, want an error (it was removed)")
+	}
+}

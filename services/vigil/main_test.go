@@ -211,3 +211,51 @@ func TestTailPrintsAlertsAndDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+func TestDLQCommands(t *testing.T) {
+	ns := testkit.NATS(t)
+	t.Setenv("VIGIL_NATS_URL", ns.ClientURL())
+	var common config.Common
+	if err := config.Load(settings.Known(), &common); err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := app.Connect(context.Background(), common, "test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	dl := stream.NewMsg(stream.DLQSubject("scorer"), "dlq:EVENTS:7", []byte(`{"event_id":"fixed-later"}`))
+	dl.Header.Set(stream.HeaderReason, "model: required")
+	dl.Header.Set(stream.HeaderStage, "scorer")
+	dl.Header.Set(stream.HeaderSourceSubject, stream.EventsSubject("shop"))
+	dl.Header.Set(stream.HeaderSourceSeq, "7")
+	if _, err := js.PublishMsg(ctx, dl); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		var out syncBuffer
+		if err := dispatch(ctx, args, &out); err != nil {
+			t.Fatalf("vigil %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if got := run("dlq", "ls"); !strings.Contains(got, "model: required") || !strings.Contains(got, "vigil.events.shop#7") {
+		t.Errorf("dlq ls printed %q, want the reason and source", got)
+	}
+	if got := run("dlq", "show", "1"); !strings.Contains(got, `{"event_id":"fixed-later"}`) || !strings.Contains(got, "Vigil-Dlq-Reason: model: required") {
+		t.Errorf("dlq show printed %q", got)
+	}
+	if got := run("dlq", "replay", "--all"); !strings.Contains(got, "replayed 1 dead letters") {
+		t.Errorf("dlq replay printed %q", got)
+	}
+	s, _ := js.Stream(ctx, stream.Events)
+	msg, err := s.GetLastMsgForSubject(ctx, stream.EventsSubject("shop"))
+	if err != nil || string(msg.Data) != `{"event_id":"fixed-later"}` {
+		t.Errorf("replayed event on EVENTS = %v (err %v)", msg, err)
+	}
+	if got := run("dlq", "ls"); !strings.Contains(got, "0 dead letters") {
+		t.Errorf("dlq ls after replay printed %q", got)
+	}
+}
