@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/store"
@@ -132,5 +133,41 @@ func TestIsPermanent(t *testing.T) {
 	_, err = store.Open(ctx, opts)
 	if err == nil || store.IsPermanent(err) {
 		t.Errorf("IsPermanent(connection refused %v) = true, want false", err)
+	}
+}
+
+func TestDropExpiredKeepsRecentPartitions(t *testing.T) {
+	ctx := context.Background()
+	conn := testkit.Conn(t, ch.Database(t))
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	var events []*event.Event
+	for _, age := range []time.Duration{40 * 24 * time.Hour, 31 * 24 * time.Hour, 29 * 24 * time.Hour, time.Hour} {
+		ts := now.Add(-age)
+		events = append(events, &event.Event{EventID: ts.Format("20060102"), Timestamp: ts, App: "a", Model: "m", Output: "x"})
+	}
+	if err := store.InsertModelCalls(ctx, conn, events); err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := store.DropExpired(ctx, conn, store.Retention{store.TableModelCalls: 30 * 24 * time.Hour}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"model_calls/20261018", "model_calls/20261027"}
+	if diff := cmp.Diff(want, dropped, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("dropped (-want +got):\n%s", diff)
+	}
+	rows, err := conn.Query(ctx, "SELECT event_id FROM v_model_calls ORDER BY event_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var left []string
+	for rows.Next() {
+		var id string
+		_ = rows.Scan(&id)
+		left = append(left, id)
+	}
+	if diff := cmp.Diff([]string{"20261029", "20261127"}, left); diff != "" {
+		t.Errorf("rows left (-want +got):\n%s", diff)
 	}
 }

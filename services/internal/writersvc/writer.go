@@ -25,6 +25,24 @@ type Config struct {
 	FlushInterval time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"1s" desc:"longest wait to fill a batch before inserting what arrived"`
 	AckWait       time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"time before an unacknowledged message is redelivered; kept alive while an insert is retried"`
 	AdminAddr     string        `envconfig:"WRITER_ADMIN_ADDR" default:":9104" desc:"listen address of the writer's /metrics, /healthz and /readyz"`
+
+	RetainEvents      time.Duration `envconfig:"WRITER_RETAIN_EVENTS" default:"720h" desc:"how long model_calls keeps events (whole days are dropped; 0: forever)"`
+	RetainScores      time.Duration `envconfig:"WRITER_RETAIN_SCORES" default:"2160h" desc:"how long scores keeps score rows (0: forever)"`
+	RetainAlerts      time.Duration `envconfig:"WRITER_RETAIN_ALERTS" default:"8760h" desc:"how long alerts keeps transitions (whole months; 0: forever)"`
+	RetainRollup      time.Duration `envconfig:"WRITER_RETAIN_ROLLUP" default:"8760h" desc:"how long quality_5m keeps its rollup (whole months; 0: forever)"`
+	RetentionInterval time.Duration `envconfig:"WRITER_RETENTION_INTERVAL" default:"1h" desc:"how often expired partitions are dropped (0: never)"`
+}
+
+// Retention returns the per-table retention; stored_keys lives as long as the rows it indexes.
+func (c Config) Retention() store.Retention {
+	keys := max(c.RetainEvents, c.RetainScores, c.RetainAlerts)
+	if c.RetainEvents == 0 || c.RetainScores == 0 || c.RetainAlerts == 0 {
+		keys = 0
+	}
+	return store.Retention{
+		store.TableModelCalls: c.RetainEvents, store.TableScores: c.RetainScores, store.TableAlerts: c.RetainAlerts,
+		"quality_5m": c.RetainRollup, "stored_keys": keys,
+	}
 }
 
 // Validate reports every bad field at once.
@@ -38,6 +56,14 @@ func (c Config) Validate() error {
 	}
 	if c.AckWait < time.Second {
 		errs = append(errs, fmt.Errorf("VIGIL_WRITER_ACK_WAIT=%v: want at least 1s", c.AckWait))
+	}
+	for name, d := range map[string]time.Duration{"RETAIN_EVENTS": c.RetainEvents, "RETAIN_SCORES": c.RetainScores,
+		"RETAIN_ALERTS": c.RetainAlerts, "RETAIN_ROLLUP": c.RetainRollup, "RETENTION_INTERVAL": c.RetentionInterval} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("VIGIL_WRITER_%s=%v: must not be negative", name, d))
+		} else if d > 0 && d < time.Minute && name != "RETENTION_INTERVAL" {
+			errs = append(errs, fmt.Errorf("VIGIL_WRITER_%s=%v: want at least 24h (partitions are whole days) or 0", name, d))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -81,6 +107,7 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		return nil, err
 	}
 	return []lifecycle.Named{
+		{Name: "retention", Component: &retention{conn: conn, r: cfg.Retention(), every: cfg.RetentionInterval, log: d.Log}},
 		{Name: "writer-alerts", Component: alerts},
 		{Name: "writer-scored", Component: scored},
 		{Name: "writer-events", Component: events},
@@ -181,4 +208,59 @@ func Connect(ctx context.Context, dsn string, log *slog.Logger) (driver.Conn, er
 		}
 	}
 	return store.Open(ctx, opts)
+}
+
+// retention drops expired partitions once at start and then every interval.
+type retention struct {
+	conn  driver.Conn
+	r     store.Retention
+	every time.Duration
+	log   *slog.Logger
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func (r *retention) Start(ctx context.Context) error {
+	if r.every <= 0 {
+		return nil
+	}
+	r.stop, r.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(r.every)
+		defer t.Stop()
+		for {
+			dropped, err := store.DropExpired(ctx, r.conn, r.r, time.Now())
+			if err != nil {
+				r.log.Warn("drop expired partitions; will retry", "err", err)
+			} else if len(dropped) > 0 {
+				r.log.Info("dropped expired partitions", "partitions", dropped)
+			}
+			select {
+			case <-t.C:
+			case <-r.stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (r *retention) Shutdown(ctx context.Context) error {
+	if r.stop == nil {
+		return nil
+	}
+	select {
+	case <-r.stop:
+	default:
+		close(r.stop)
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop retention: %w", ctx.Err())
+	}
 }
