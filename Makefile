@@ -4,7 +4,7 @@ MODULES := pkg services loadtest
 GO ?= go
 BIN := bin
 
-.PHONY: run test build bench bench-e2e vet tidy-check fmt-check schemas schemas-check clean
+.PHONY: run test test-faults build bench bench-e2e vet tidy-check fmt-check schemas schemas-check clean
 
 ## run: start a local ClickHouse if needed, then vigil dev --demo (Ctrl-C stops everything)
 run:
@@ -15,6 +15,10 @@ run:
 ## test: every test of every module, race detector on, against real NATS and ClickHouse
 test: schemas-check
 	@set -e; for m in $(MODULES); do echo "== test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 10m ./...); done
+
+## test-faults: the fault drills alone (make test runs them too), printing the drill table
+test-faults:
+	cd loadtest && $(GO) test -count=1 -v -timeout 10m ./faults | grep -v '^=== '
 
 ## build: the service binaries into bin/
 build:

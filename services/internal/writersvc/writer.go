@@ -123,7 +123,7 @@ func newSource[T any](ctx context.Context, d app.Deps, cfg Config, streamName, d
 	if err != nil {
 		return nil, err
 	}
-	return stream.NewSource(stream.SourceConfig{Stage: durable, BatchSize: batch, MaxWait: cfg.FlushInterval, PoisonDeliveries: 0, RetryMax: 30 * time.Second},
+	return stream.NewSource(stream.SourceConfig{Stage: durable, BatchSize: batch, MaxWait: cfg.FlushInterval, PoisonDeliveries: 0, RetryMax: 5 * time.Second},
 		d.JS, cons, stream.WithDelivery(decode), s, d.Log, d.Metrics), nil
 }
 
