@@ -23,7 +23,7 @@ test-faults:
 ## build: the service binaries into bin/
 build:
 	@mkdir -p $(BIN)
-	cd services && $(GO) build -o ../$(BIN)/ ./scorer ./drift ./writer ./vigil
+	cd services && $(GO) build -o ../$(BIN)/ ./scorer ./drift ./writer ./notifier ./vigil
 
 ## bench: micro-benchmarks of the hot paths
 bench:

@@ -24,6 +24,8 @@ usage:
   vigil publish [EVENT_JSON ...]
                             validate and publish events (arguments, or one per line on stdin)
   vigil dlq ls|show|replay  inspect dead letters and send them back after a fix
+  vigil silence add|ls|expire
+                            mute alerts matching labels for a while (the notifier honours it)
   vigil config              print every VIGIL_* variable with its default
 
 Configuration comes from VIGIL_* environment variables; see README.md.
@@ -45,6 +47,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return runMigrate(ctx, args[1:])
 	case "publish":
 		return runPublish(ctx, args[1:], os.Stdin, out)
+	case "silence":
+		return runSilence(ctx, args[1:], out)
 	case "dlq":
 		return runDLQ(ctx, args[1:], out)
 	case "tail":

@@ -259,3 +259,28 @@ func TestDLQCommands(t *testing.T) {
 		t.Errorf("dlq ls after replay printed %q", got)
 	}
 }
+
+func TestSilenceCommands(t *testing.T) {
+	ns := testkit.NATS(t)
+	t.Setenv("VIGIL_NATS_URL", ns.ClientURL())
+	ctx := context.Background()
+	var out syncBuffer
+	if err := dispatch(ctx, []string{"silence", "add", "--match", "app=shop", "--match", "metric=refusal", "--for", "1h", "--comment", "known issue"}, &out); err != nil {
+		t.Fatalf("silence add: %v", err)
+	}
+	id := strings.Fields(out.String())[1]
+	out = syncBuffer{}
+	if err := dispatch(ctx, []string{"silence", "ls"}, &out); err != nil || !strings.Contains(out.String(), id+" ") || !strings.Contains(out.String(), "active") {
+		t.Fatalf("silence ls = %v\n%s", err, out.String())
+	}
+	if err := dispatch(ctx, []string{"silence", "expire", id}, io.Discard); err != nil {
+		t.Fatalf("silence expire: %v", err)
+	}
+	out = syncBuffer{}
+	if err := dispatch(ctx, []string{"silence", "ls"}, &out); err != nil || !strings.Contains(out.String(), "expired") {
+		t.Errorf("silence ls after expire = %v\n%s", err, out.String())
+	}
+	if err := dispatch(ctx, []string{"silence", "add", "--for", "1h"}, io.Discard); err == nil || !strings.Contains(err.Error(), "matchers") {
+		t.Errorf("silence add without matchers = %v, want an error naming matchers", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/services/internal/driftsvc"
+	"github.com/vigilhq/vigil/services/internal/notifysvc"
 	"github.com/vigilhq/vigil/services/internal/scorersvc"
 	"github.com/vigilhq/vigil/services/internal/writersvc"
 )
@@ -32,7 +33,7 @@ func (d Dev) Validate() error {
 
 // Specs lists every configuration struct of every service, in README order.
 func Specs() []any {
-	return []any{&config.Common{}, &scorersvc.Config{}, &driftsvc.Config{}, &writersvc.Config{}, &Dev{}}
+	return []any{&config.Common{}, &scorersvc.Config{}, &driftsvc.Config{}, &writersvc.Config{}, &notifysvc.Config{}, &Dev{}}
 }
 
 // Known returns the name of every variable any vigil service reads.
