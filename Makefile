@@ -4,7 +4,7 @@ MODULES := pkg services loadtest
 GO ?= go
 BIN := bin
 
-.PHONY: run test test-faults build bench bench-e2e vet tidy-check fmt-check schemas schemas-check clean
+.PHONY: run test test-faults fuzz build bench bench-e2e vet tidy-check fmt-check schemas schemas-check clean
 
 ## run: start a local ClickHouse if needed, then vigil dev --demo (Ctrl-C stops everything)
 run:
@@ -19,6 +19,17 @@ test: schemas-check
 ## test-faults: the fault drills alone (make test runs them too), printing the drill table
 test-faults:
 	cd loadtest && $(GO) test -count=1 -v -timeout 10m ./faults | grep -v '^=== '
+
+## fuzz: every fuzz target of every module for FUZZTIME each (default 20s)
+FUZZTIME ?= 20s
+fuzz:
+	@set -e; for m in $(MODULES); do \
+	  for p in $$(cd $$m && $(GO) list ./...); do \
+	    for f in $$(cd $$m && $(GO) test -list '^Fuzz' $$p | grep '^Fuzz' || true); do \
+	      echo "== fuzz $$p $$f ($(FUZZTIME))"; (cd $$m && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p); \
+	    done; \
+	  done; \
+	done
 
 ## build: the service binaries into bin/
 build:

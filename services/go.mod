@@ -9,6 +9,7 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/vigilhq/vigil/pkg v0.0.0
+	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (

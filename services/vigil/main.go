@@ -26,6 +26,7 @@ usage:
   vigil dlq ls|show|replay  inspect dead letters and send them back after a fix
   vigil silence add|ls|expire
                             mute alerts matching labels for a while (the notifier honours it)
+  vigil probe URL           exit 0 when URL answers 2xx (container health checks)
   vigil config              print every VIGIL_* variable with its default
 
 Configuration comes from VIGIL_* environment variables; see README.md.
@@ -47,6 +48,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return runMigrate(ctx, args[1:])
 	case "publish":
 		return runPublish(ctx, args[1:], os.Stdin, out)
+	case "probe":
+		return runProbe(ctx, args[1:], out)
 	case "silence":
 		return runSilence(ctx, args[1:], out)
 	case "dlq":
