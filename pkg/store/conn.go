@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/vigilhq/vigil/pkg/config"
 )
 
 // ParseDSN turns a clickhouse://host:port/database DSN into connection options with the
@@ -18,7 +21,8 @@ import (
 func ParseDSN(dsn string) (*clickhouse.Options, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("parse clickhouse DSN: %w", err)
+		// The parser's message may quote the DSN, password included.
+		return nil, errors.New("parse clickhouse DSN: " + strings.ReplaceAll(err.Error(), dsn, config.Redact(dsn)))
 	}
 	if opts.Protocol != clickhouse.Native {
 		return nil, fmt.Errorf("parse clickhouse DSN: only the native protocol (clickhouse://, port 9000) works on every supported server")

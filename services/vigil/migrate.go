@@ -32,9 +32,9 @@ func runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := store.Migrate(ctx, opts, log); err != nil {
-		return fmt.Errorf("migrate %s: %w", c.ClickHouseDSN, err)
+		return fmt.Errorf("migrate %s: %w", config.Redact(c.ClickHouseDSN), err)
 	}
-	log.Info("schema is up to date", "dsn", c.ClickHouseDSN)
+	log.Info("schema is up to date", "dsn", config.Redact(c.ClickHouseDSN))
 	return nil
 }
 

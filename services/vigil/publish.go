@@ -61,7 +61,7 @@ func runPublish(ctx context.Context, args []string, in io.Reader, out io.Writer)
 	if len(msgs) > 0 {
 		nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-publish"), nats.Timeout(5*time.Second))
 		if err != nil {
-			return fmt.Errorf("connect to NATS at %s (is vigil running? set VIGIL_NATS_URL): %w", c.NATSURL, err)
+			return fmt.Errorf("connect to NATS at %s (is vigil running? set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 		}
 		defer nc.Close()
 		js, err := jetstream.New(nc)

@@ -51,7 +51,7 @@ func runSilence(ctx context.Context, args []string, out io.Writer) error {
 	}
 	nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-silence"), nats.Timeout(5*time.Second))
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (set VIGIL_NATS_URL): %w", c.NATSURL, err)
+		return fmt.Errorf("connect to NATS at %s (set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

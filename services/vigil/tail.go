@@ -32,7 +32,7 @@ func runTail(ctx context.Context, args []string, out io.Writer) error {
 	}
 	nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-tail"))
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (is vigil running? set VIGIL_NATS_URL): %w", c.NATSURL, err)
+		return fmt.Errorf("connect to NATS at %s (is vigil running? set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -51,7 +51,7 @@ func runTail(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("follow stream %s: %w", name, err)
 	}
-	fmt.Fprintf(out, "following %s on %s (Ctrl-C to stop)\n", name, c.NATSURL)
+	fmt.Fprintf(out, "following %s on %s (Ctrl-C to stop)\n", name, config.Redact(c.NATSURL))
 	return tail(ctx, cons, out, *dlq, *raw)
 }
 

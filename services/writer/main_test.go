@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"os"
 	"testing"
 	"time"
@@ -49,5 +51,43 @@ func TestWriterStoresAndDrains(t *testing.T) {
 	svc.CheckProbes(t, "vigil_writer_rows_total")
 	if err := svc.Stop(t); err != nil {
 		t.Fatalf("run returned %v after SIGTERM, want nil", err)
+	}
+}
+
+// TestSecretsStayOutOfLogs runs the writer with credentials in both connection strings and a
+// ClickHouse user that does not exist, so it fails at start, and looks for the secrets in
+// everything it printed and returned.
+func TestSecretsStayOutOfLogs(t *testing.T) {
+	ns := testkit.NATS(t)
+	const natsSecret, chSecret = "NatsSecret-9q", "TopSecret-123x"
+	natsURL := strings.Replace(ns.ClientURL(), "nats://", "nats://app:"+natsSecret+"@", 1)
+	t.Setenv("VIGIL_NATS_URL", natsURL)
+	t.Setenv("VIGIL_CLICKHOUSE_DSN", fmt.Sprintf("clickhouse://vigil_writer:%s@%s/secrets_test", chSecret, ch.Addr()))
+	t.Setenv("VIGIL_WRITER_ADMIN_ADDR", "127.0.0.1:0")
+	t.Setenv("VIGIL_LOG_LEVEL", "debug")
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	runErr := run(ctx)
+	os.Stderr = stderr
+	w.Close()
+	logs, _ := io.ReadAll(r)
+	if runErr == nil {
+		t.Fatal("the writer started with a ClickHouse user that does not exist")
+	}
+	all := string(logs) + "\n" + runErr.Error()
+	for _, secret := range []string{natsSecret, chSecret} {
+		if strings.Contains(all, secret) {
+			t.Errorf("a secret appears in the writer's output:\n%s", all)
+		}
+	}
+	if !strings.Contains(all, "xxxxx") {
+		t.Errorf("the output never shows a redacted connection string, so the test saw none:\n%s", all)
 	}
 }

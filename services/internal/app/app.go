@@ -71,7 +71,7 @@ func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger
 	}
 	nc, err := nats.Connect(c.NATSURL, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", c.NATSURL, err)
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", config.Redact(c.NATSURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -87,7 +87,7 @@ func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger
 		}
 		if ctx.Err() != nil || attempt == 30 {
 			nc.Close()
-			return nil, nil, fmt.Errorf("set up streams on %s (is NATS running with JetStream enabled?): %w", c.NATSURL, err)
+			return nil, nil, fmt.Errorf("set up streams on %s (is NATS running with JetStream enabled?): %w", config.Redact(c.NATSURL), err)
 		}
 		log.Warn("set up streams; retrying", "err", err, "attempt", attempt)
 		select {
@@ -140,12 +140,12 @@ func Serve(ctx context.Context, name string, c config.Common, adminAddr string, 
 		return err
 	}
 	defer nc.Close()
+	log.Info("starting", "nats", config.Redact(c.NATSURL), "admin", admin.Addr())
 	d := Deps{Common: c, Log: log, Registry: reg, NC: nc, JS: js, Metrics: stream.NewMetrics(reg)}
 	components, err := build(d)
 	if err != nil {
 		return err
 	}
 	all := append([]lifecycle.Named{{Name: "admin", Component: admin}, {Name: "nats", Component: DrainNATS(nc)}}, components...)
-	log.Info("starting", "nats", c.NATSURL, "admin", admin.Addr())
 	return lifecycle.Run(ctx, log, ShutdownGrace, admin.SetReady, all...)
 }
