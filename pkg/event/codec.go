@@ -40,9 +40,15 @@ func (d Decoder) Decode(data []byte) (*Event, error) {
 	if len(data) > limit {
 		return nil, &FieldError{Field: "(event)", Reason: fmt.Sprintf("%d bytes exceeds the maximum event size of %d bytes", len(data), limit), err: ErrTooLarge}
 	}
+	if !utf8.Valid(data) {
+		return nil, invalidUTF8(data, topLevelKeys(data))
+	}
 	var ev Event
 	if err := strictUnmarshal(data, &ev); err != nil {
 		return nil, err
+	}
+	if key, dup := duplicateKey(topLevelKeys(data)); dup {
+		return nil, &FieldError{Field: key, Reason: "appears twice; send each field once"}
 	}
 	var p problems
 	if err := ev.Validate(); err != nil {

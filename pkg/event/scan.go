@@ -1,0 +1,80 @@
+package event
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// keyAt is a top-level key of a JSON object and the offset just past it.
+type keyAt struct {
+	key string
+	end int
+}
+
+// topLevelKeys lists the keys of the outermost object in b, raw (escapes left as sent), in
+// order. It assumes b is a JSON object; on malformed input it returns what it saw, and the
+// decoder reports the malformation.
+func topLevelKeys(b []byte) []keyAt {
+	var keys []keyAt
+	depth := 0
+	expectKey := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '{', '[':
+			depth++
+			expectKey = c == '{' && depth == 1
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return keys // the object ended; what follows is the decoder's to reject
+			}
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			start := i + 1
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 1 && expectKey && i <= len(b) {
+				keys = append(keys, keyAt{key: string(b[start:min(i, len(b))]), end: i})
+				expectKey = false
+			}
+		}
+	}
+	return keys
+}
+
+// duplicateKey returns a top-level key that appears twice. JSON parsers disagree on which copy
+// wins, so an event must not depend on it.
+func duplicateKey(keys []keyAt) (string, bool) {
+	for i := 1; i < len(keys); i++ {
+		for j := 0; j < i; j++ {
+			if keys[i].key == keys[j].key {
+				return keys[i].key, true
+			}
+		}
+	}
+	return "", false
+}
+
+// invalidUTF8 names the top-level field holding the first byte of b that is not UTF-8. Decoders
+// would silently replace it with U+FFFD, and the stored text would no longer be what was sent.
+func invalidUTF8(b []byte, keys []keyAt) *FieldError {
+	off := 0
+	for off < len(b) {
+		r, size := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	field := "(event)"
+	for _, k := range keys {
+		if k.end < off && k.key != "" {
+			field = k.key
+		}
+	}
+	return &FieldError{Field: field, Reason: fmt.Sprintf("not valid UTF-8 (byte 0x%02x at offset %d); send text as UTF-8", b[off], off)}
+}
