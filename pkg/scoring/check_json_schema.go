@@ -16,7 +16,12 @@ import (
 )
 
 func init() {
-	Register("json_schema", func(env Env) (Check, error) {
+	RegisterInfo(Info{
+		Name: "json_schema", Kind: event.KindCheck,
+		Description: "Does a structured output follow its contract (a JSON Schema named by output_schema)?",
+		Applies:     "output_schema is set; status is not error",
+		Fails:       "the contract is unknown, the output is not JSON or violates the contract",
+	}, func(env Env, _ Params) (Check, error) {
 		if env.Contracts == nil {
 			return nil, errors.New("no contracts registry")
 		}
@@ -28,7 +33,7 @@ func init() {
 var english = message.NewPrinter(language.English)
 
 // maxSchemaReason bounds the length, in runes, of a json_schema reason.
-const maxSchemaReason = 200
+const maxSchemaReason = maxReason
 
 // jsonSchema is the "json_schema" check: does a structured output follow its contract?
 //
@@ -45,10 +50,13 @@ type jsonSchema struct {
 	contracts *Contracts
 }
 
+var _ Check = jsonSchema{}
+
 func (jsonSchema) Name() string     { return "json_schema" }
 func (jsonSchema) Kind() event.Kind { return event.KindCheck }
 
-func (c jsonSchema) Score(ev *event.Event) (event.Score, bool) {
+func (c jsonSchema) Score(in *Input) (event.Score, bool) {
+	ev := in.Event()
 	if !hasOutput(ev) || ev.OutputSchema == "" {
 		return event.Score{}, false
 	}
@@ -57,7 +65,7 @@ func (c jsonSchema) Score(ev *event.Event) (event.Score, bool) {
 	sch, ok := c.contracts.lookup(name)
 	if !ok {
 		sc.Label = "unknown_contract"
-		sc.Reason = clip(fmt.Sprintf("No contract named %q is registered; add %s.json to the contracts directory so outputs can be validated.", name, name), maxSchemaReason)
+		sc.Reason = clip(fmt.Sprintf("No contract named %q is registered; add %s.json to the contracts directory so outputs can be validated.", name, strings.ToValidUTF8(name, "\uFFFD")), maxSchemaReason)
 		return sc, true
 	}
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(ev.Output))

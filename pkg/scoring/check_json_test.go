@@ -32,7 +32,7 @@ func TestJSONValid(t *testing.T) {
 }
 
 func TestJSONValidReasonPosition(t *testing.T) {
-	s, err := New(Options{Checks: []string{"json_valid"}})
+	s, err := New(Options{Checks: []Spec{{Name: "json_valid"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestJSONSchemaReason(t *testing.T) {
 	if err := contracts.Add("ticket_triage", []byte(ticketContract)); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Contracts: contracts, Checks: []string{"json_schema"}})
+	s, err := New(Options{Contracts: contracts, Checks: []Spec{{Name: "json_schema"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

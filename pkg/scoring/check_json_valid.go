@@ -11,7 +11,12 @@ import (
 )
 
 func init() {
-	Register("json_valid", func(Env) (Check, error) { return jsonValid{}, nil })
+	RegisterInfo(Info{
+		Name: "json_valid", Kind: event.KindCheck,
+		Description: "Does a structured output parse as JSON?",
+		Applies:     "output_schema is set or attribute output_format is json; status is not error",
+		Fails:       "the output is not one JSON value (a Markdown code fence included)",
+	}, func(Env, Params) (Check, error) { return jsonValid{}, nil })
 }
 
 // jsonValid is the "json_valid" check: does a structured output parse as JSON?
@@ -24,10 +29,13 @@ func init() {
 // Parameters: none.
 type jsonValid struct{}
 
+var _ Check = jsonValid{}
+
 func (jsonValid) Name() string     { return "json_valid" }
 func (jsonValid) Kind() event.Kind { return event.KindCheck }
 
-func (c jsonValid) Score(ev *event.Event) (event.Score, bool) {
+func (c jsonValid) Score(in *Input) (event.Score, bool) {
+	ev := in.Event()
 	if !hasOutput(ev) || !wantsJSON(ev) {
 		return event.Score{}, false
 	}

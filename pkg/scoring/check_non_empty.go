@@ -2,13 +2,17 @@ package scoring
 
 import (
 	"strings"
-	"unicode"
 
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
 func init() {
-	Register("non_empty", func(Env) (Check, error) { return nonEmpty{}, nil })
+	RegisterInfo(Info{
+		Name: "non_empty", Kind: event.KindCheck,
+		Description: "Did the model return any visible content?",
+		Applies:     "status is not error",
+		Fails:       "the output is empty or holds only white space and invisible characters",
+	}, func(Env, Params) (Check, error) { return nonEmpty{}, nil })
 }
 
 // nonEmpty is the "non_empty" check: did the model return any visible content?
@@ -20,10 +24,13 @@ func init() {
 // Parameters: none.
 type nonEmpty struct{}
 
+var _ Check = nonEmpty{}
+
 func (nonEmpty) Name() string     { return "non_empty" }
 func (nonEmpty) Kind() event.Kind { return event.KindCheck }
 
-func (c nonEmpty) Score(ev *event.Event) (event.Score, bool) {
+func (c nonEmpty) Score(in *Input) (event.Score, bool) {
+	ev := in.Event()
 	if !hasOutput(ev) {
 		return event.Score{}, false
 	}
@@ -39,8 +46,4 @@ func (c nonEmpty) Score(ev *event.Event) (event.Score, bool) {
 		sc.Reason = "Output contains only white space; check the prompt and any post-processing that strips content."
 	}
 	return sc, true
-}
-
-func isVisible(r rune) bool {
-	return !unicode.IsSpace(r) && !unicode.IsControl(r) && !unicode.Is(unicode.Cf, r)
 }

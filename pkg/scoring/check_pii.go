@@ -1,18 +1,35 @@
 package scoring
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
 	"iter"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
 func init() {
-	Register("pii", func(Env) (Check, error) { return pii{}, nil })
+	RegisterInfo(Info{
+		Name: "pii", Kind: event.KindCheck,
+		Description: "Does the output contain personal data (email addresses, payment card numbers, phone numbers)?",
+		Applies:     "status is not error",
+		Fails:       "a hit of a selected kind that is not in ignore",
+		Params:      piiParams,
+	}, func(_ Env, p Params) (Check, error) { return newPII("pii", "Output", nil, p) })
 }
 
-// pii is the "pii" check: does the output contain personal data?
+// piiParams are the parameters of pii and pii_input.
+var piiParams = []ParamInfo{
+	{Name: "kinds", Type: "strings", Default: []string{"card", "email", "phone"}, Doc: "kinds of personal data to detect: card, email, phone"},
+	{Name: "ignore", Type: "strings", Default: []string{}, Doc: "values that are not personal data, such as the support address or hotline (emails compared in lower case, numbers by their digits, country code aside)"},
+}
+
+// pii is the "pii" check: does the output contain personal data? The same check on the prompt is
+// "pii_input".
 //
 // Inputs: Output. Applies to every event whose status is not "error".
 // Output: value = number of hits; pass when there are none. Otherwise fail, label = the kinds
@@ -27,14 +44,138 @@ func init() {
 //     parentheses ("(415) 555-0132"), North American ("415-555-0132") or a national format with a
 //     leading 0 and one kind of separator ("030 12345678", "06 12 34 56 78").
 //
-// Parameters: none.
-type pii struct{}
+// Parameters: kinds (strings, default card, email, phone: the kinds detected), ignore (strings,
+// default none: values that are not personal data, such as a company's support address or
+// hotline; emails are compared in lower case, numbers by their digits, a country code or trunk
+// prefix aside).
+type pii struct {
+	name   string
+	what   string             // "Output" or "Input", for reasons
+	text   func(*Input) *Text // nil: the output
+	kinds  [numPIIKinds]bool
+	ignore []string // normalised values
+}
 
-func (pii) Name() string     { return "pii" }
-func (pii) Kind() event.Kind { return event.KindCheck }
+var _ Check = (*pii)(nil)
+
+// Kinds of personal data, in the order they are reported.
+const (
+	piiCard = iota
+	piiEmail
+	piiPhone
+	numPIIKinds
+)
+
+var piiKinds = [numPIIKinds]struct{ kind, one, many string }{
+	{"card", "payment card number", "payment card numbers"},
+	{"email", "email address", "email addresses"},
+	{"phone", "phone number", "phone numbers"},
+}
+
+func newPII(name, what string, text func(*Input) *Text, p Params) (Check, error) {
+	kinds, err1 := p.Strings("kinds", []string{"card", "email", "phone"})
+	ignore, err2 := p.Strings("ignore", nil)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	c := &pii{name: name, what: what, text: text}
+	var errs []error
+	for i, k := range kinds {
+		j := slices.IndexFunc(piiKinds[:], func(pk struct{ kind, one, many string }) bool { return pk.kind == k })
+		if j < 0 {
+			errs = append(errs, &ParamError{Param: fmt.Sprintf("%q[%d]", "kinds", i), Problem: fmt.Sprintf("unknown kind %q (known: card, email, phone)", clip(k, 20))})
+			continue
+		}
+		c.kinds[j] = true
+	}
+	if len(kinds) == 0 {
+		errs = append(errs, paramErr("kinds", "want at least one kind"))
+	}
+	for _, v := range ignore {
+		c.ignore = append(c.ignore, normalizePII(v))
+	}
+	return c, errors.Join(errs...)
+}
+
+// normalizePII returns the form in which a hit is compared with the ignore list: an email in
+// lower case, a number as its digits without leading zeros.
+func normalizePII(v string) string {
+	if strings.ContainsRune(v, '@') {
+		return strings.ToLower(strings.TrimSpace(v))
+	}
+	return strings.TrimLeft(strings.Map(func(r rune) rune {
+		if '0' <= r && r <= '9' {
+			return r
+		}
+		return -1
+	}, v), "0")
+}
+
+// ignored reports whether the hit v is on the ignore list. Numbers match when one ends with the
+// other and the shorter has 7 digits or more, so a country code or trunk prefix makes no
+// difference: "+1 (800) 555-0100" ignores "800-555-0100", "+49 30 1234567" ignores
+// "030 1234567".
+func (c *pii) ignored(v string) bool {
+	n := normalizePII(v)
+	for _, ig := range c.ignore {
+		if n == ig || len(n) >= 7 && len(ig) >= 7 && !strings.ContainsRune(n, '@') &&
+			(strings.HasSuffix(n, ig) || strings.HasSuffix(ig, n)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *pii) Name() string     { return c.name }
+func (c *pii) Kind() event.Kind { return event.KindCheck }
+
+func (c *pii) Score(in *Input) (event.Score, bool) {
+	var t *Text
+	if c.text == nil {
+		if !hasOutput(in.ev) {
+			return event.Score{}, false
+		}
+		t = in.Output()
+	} else if t = c.text(in); t.Empty() {
+		return event.Score{}, false
+	}
+	var counts [numPIIKinds]int
+	total := 0
+	words := t.Words()
+	for seg, s := range t.Segments() {
+		n, _ := slices.BinarySearchFunc(words, int32(seg+1), func(w Word, seg int32) int { return cmp.Compare(w.Seg, seg) })
+		segWords := words[:n]
+		words = words[n:]
+		piiScan(s, segWords, func(kind, start, end int) {
+			if c.kinds[kind] && (len(c.ignore) == 0 || !c.ignored(s[start:end])) {
+				counts[kind]++
+				total++
+			}
+		})
+	}
+	sc := event.Score{Metric: c.name, Kind: event.KindCheck, Value: float64(total)}
+	if total == 0 {
+		sc.Pass = true
+		return sc, true
+	}
+	var kinds, found []string
+	for k, n := range counts {
+		if n > 0 {
+			kinds = append(kinds, piiKinds[k].kind)
+			found = append(found, plural(n, piiKinds[k].one, piiKinds[k].many))
+		}
+	}
+	sc.Label = strings.Join(kinds, ",")
+	if c.text == nil {
+		sc.Reason = "Output contains " + strings.Join(found, ", ") + "; redact personal data in the prompt, context or output before it is shown or stored."
+	} else {
+		sc.Reason = c.what + " contains " + strings.Join(found, ", ") + "; mask personal data before prompts reach the model provider and the logs."
+	}
+	return sc, true
+}
 
 // The patterns run only on short candidates (a domain after '@', a number span), never on the
-// whole output.
+// whole text.
 var (
 	// domainRE matches the domain of an email address at the start of its input.
 	domainRE = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}\b`)
@@ -47,58 +188,32 @@ var (
 		`|\b0\d{1,4}(?:[ .\-/]?\d{2,5}){2,5}`)
 )
 
-func (c pii) Score(ev *event.Event) (event.Score, bool) {
-	if !hasOutput(ev) {
-		return event.Score{}, false
-	}
-	s := ev.Output
-	emails := countEmails(s)
-	var cards, phones int
+// piiScan calls found with the kind and byte span of every piece of personal data in s, whose
+// words are words.
+func piiScan(s string, words []Word, found func(kind, start, end int)) {
+	scanEmails(s, func(start, end int) { found(piiEmail, start, end) })
 	var taken [][2]int
-	for a, b := range numberSpans(s) {
+	for a, b := range numberSpans(s, words) {
 		// Cards first, so that a card number is not counted as a phone number too.
 		taken = taken[:0]
 		for _, m := range digitRunRE.FindAllStringIndex(s[a:b], -1) {
 			if start := a + m[0]; start == 0 || s[start-1] != '+' {
 				for _, span := range cardSpans(s, start, a+m[1]) {
-					cards++
+					found(piiCard, span[0], span[1])
 					taken = append(taken, span)
 				}
 			}
 		}
 		for _, m := range phoneRE.FindAllStringIndex(s[a:b], -1) {
 			if start, end := a+m[0], a+m[1]; isPhone(s, start, end) && !overlaps(taken, start, end) {
-				phones++
+				found(piiPhone, start, end)
 			}
 		}
 	}
-	sc := event.Score{Metric: c.Name(), Kind: c.Kind(), Value: float64(emails + cards + phones)}
-	if sc.Value == 0 {
-		sc.Pass = true
-		return sc, true
-	}
-	var kinds, found []string
-	for _, k := range []struct {
-		n               int
-		kind, one, many string
-	}{
-		{cards, "card", "payment card number", "payment card numbers"},
-		{emails, "email", "email address", "email addresses"},
-		{phones, "phone", "phone number", "phone numbers"},
-	} {
-		if k.n > 0 {
-			kinds = append(kinds, k.kind)
-			found = append(found, plural(k.n, k.one, k.many))
-		}
-	}
-	sc.Label = strings.Join(kinds, ",")
-	sc.Reason = "Output contains " + strings.Join(found, ", ") + "; redact personal data in the prompt, context or output before it is shown or stored."
-	return sc, true
 }
 
-// countEmails counts the email addresses in s that are not placeholders.
-func countEmails(s string) int {
-	n := 0
+// scanEmails calls found with the span of every email address in s that is not a placeholder.
+func scanEmails(s string, found func(start, end int)) {
 	for off := 0; off < len(s); {
 		i := strings.IndexByte(s[off:], '@')
 		if i < 0 {
@@ -119,10 +234,9 @@ func countEmails(s string) int {
 		}
 		off = at + 1 + m[1]
 		if domain := s[at+1 : off]; !placeholderDomain(domain) && !imageDensity(domain) {
-			n++
+			found(local, off)
 		}
 	}
-	return n
 }
 
 func isLocalChar(c byte) bool {
@@ -153,37 +267,45 @@ func imageDensity(domain string) bool {
 
 // numberSpans yields the start and end of each stretch of s that may hold a phone or card
 // number: it starts at a digit (or at '+' or '(' before one), runs over digits and over up to two
-// separators (space . - / parentheses) followed by a digit, and holds at least 9 digits.
-func numberSpans(s string) iter.Seq2[int, int] {
+// separators (space . - / parentheses) followed by a digit, and holds at least 9 digits. Digits
+// are found through the words of s that hold one, so text without numbers costs nothing.
+func numberSpans(s string, words []Word) iter.Seq2[int, int] {
 	return func(yield func(int, int) bool) {
-		for i := 0; i < len(s); {
-			if !isDigit(s[i]) && !((s[i] == '+' || s[i] == '(') && i+1 < len(s) && isDigit(s[i+1])) {
-				i++
+		covered := 0 // s[:covered] is scanned
+		for wi := range words {
+			w := &words[wi]
+			if w.Flags&WordDigit == 0 || int(w.End) <= covered {
 				continue
 			}
-			j, digits := i, 0
-			if !isDigit(s[j]) {
-				j++
-			}
-			for j < len(s) {
-				if isDigit(s[j]) {
-					digits++
-					j++
+			for p := max(int(w.Start), covered); p < int(w.End); p++ {
+				if !isDigit(s[p]) {
 					continue
 				}
-				k := j
-				for k < len(s) && k-j < 2 && strings.IndexByte(" .-/()", s[k]) >= 0 {
-					k++
+				i := p
+				if i-1 >= covered && (s[i-1] == '+' || s[i-1] == '(') {
+					i--
 				}
-				if k == j || k == len(s) || !isDigit(s[k]) {
-					break
+				j, digits := p, 0
+				for j < len(s) {
+					if isDigit(s[j]) {
+						digits++
+						j++
+						continue
+					}
+					k := j
+					for k < len(s) && k-j < 2 && strings.IndexByte(" .-/()", s[k]) >= 0 {
+						k++
+					}
+					if k == j || k == len(s) || !isDigit(s[k]) {
+						break
+					}
+					j = k
 				}
-				j = k
+				if digits >= 9 && !yield(i, j) {
+					return
+				}
+				covered, p = j, j-1
 			}
-			if digits >= 9 && !yield(i, j) {
-				return
-			}
-			i = j
 		}
 	}
 }

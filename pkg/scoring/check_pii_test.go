@@ -46,7 +46,7 @@ func TestPII(t *testing.T) {
 
 // TestPIIReasonHidesData makes sure no hit is echoed in the reason.
 func TestPIIReasonHidesData(t *testing.T) {
-	s, err := New(Options{Checks: []string{"pii"}})
+	s, err := New(Options{Checks: []Spec{{Name: "pii"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

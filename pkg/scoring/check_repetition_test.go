@@ -34,11 +34,8 @@ func TestRepeatedTrigramShareJapaneseProse(t *testing.T) {
 		"ただし、年末年始や大型連休の期間中は、配送業者の混雑により、お届けまでに通常より時間がかかる場合がございます。" +
 		"配送状況は、注文確認メールに記載された追跡番号から、いつでもご確認いただけます。" +
 		"商品がお手元に届かない場合や、破損していた場合は、お手数ですがカスタマーサポートまでご連絡ください。"
-	var hashes []uint64
-	for _, w := range words(prose) {
-		hashes = append(hashes, foldHash(w))
-	}
-	if got := repeatedTrigramShare(hashes); got >= repetitionMaxShare/2 {
-		t.Errorf("repeatedTrigramShare(%q) = %.2f, want below %.2f", prose, got, repetitionMaxShare/2)
+	in := NewInput(out(prose))
+	if got := repeatedTrigramShare(in, in.Output().Words()); got >= 0.15 {
+		t.Errorf("repeatedTrigramShare(%q) = %.2f, want below 0.15", prose, got)
 	}
 }

@@ -55,7 +55,7 @@ func TestContractsAdd(t *testing.T) {
 
 func TestContractsAddReplaces(t *testing.T) {
 	c := NewContracts()
-	s, err := New(Options{Contracts: c, Checks: []string{"json_schema"}})
+	s, err := New(Options{Contracts: c, Checks: []Spec{{Name: "json_schema"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
