@@ -3,6 +3,7 @@ package drift
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,23 +16,20 @@ import (
 type signal int
 
 const (
-	signalRate signal = iota // failure rate of every score
-	signalMean               // mean value of measure scores
+	signalRate  signal = iota // failure rate of every score
+	signalValue               // distribution of the values of measure scores
+	signalLabel               // mix of the labels of labelled scores
 	numSignals
 )
 
 func (s signal) String() string {
-	if s == signalMean {
-		return "mean"
+	switch s {
+	case signalValue:
+		return "value"
+	case signalLabel:
+		return "label"
 	}
 	return "rate"
-}
-
-func (s signal) detector() string {
-	if s == signalMean {
-		return "welch_z"
-	}
-	return "two_proportion_z"
 }
 
 // Label and state values of the alerts this package emits.
@@ -39,7 +37,6 @@ const (
 	alertName     = "quality_drift"
 	stateInactive = "inactive"
 	sourcePinned  = "pinned"
-	sourceInherit = "inherited"
 )
 
 // alertState is the state machine of one (series, metric, signal) alert.
@@ -58,12 +55,16 @@ type alertState struct {
 	lastSum   string
 }
 
+func (a *alertState) inactive() bool {
+	return a.state != event.StatePending && a.state != event.StateFiring
+}
+
 // step feeds one evaluated window into the alert of (t, sig).
 func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Alert) []event.Alert {
 	a := &t.alerts[sig]
 	start, end := e.windowBounds(w.idx)
 	emit := func(state, prev string) {
-		ev := e.evidence(t, sig, r, w, start, end)
+		ev := e.evidence(t, sig, r, start, end)
 		out = append(out, e.alert(t, sig, a, state, prev, false, ev, e.summary(t, sig, r, state), end))
 	}
 	switch a.state {
@@ -76,7 +77,7 @@ func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Al
 		}
 		a.raise(r.severity())
 		a.trueRun++
-		if a.trueRun >= e.cfg.PendingWindows {
+		if a.trueRun >= e.cfg.PendingWindows && r.firm {
 			a.fire()
 			emit(event.StateFiring, event.StatePending)
 		}
@@ -98,7 +99,7 @@ func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Al
 		if e.cfg.ResendWindows > 0 && a.sinceSend >= e.cfg.ResendWindows {
 			a.sinceSend = 0
 			a.resends++
-			ev := e.evidence(t, sig, r, w, start, end)
+			ev := e.evidence(t, sig, r, start, end)
 			out = append(out, e.alert(t, sig, a, event.StateFiring, event.StateFiring, true, ev, e.summary(t, sig, r, event.StateFiring), end))
 		}
 	default:
@@ -108,7 +109,7 @@ func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Al
 		a.startsAt = start
 		a.severity = r.severity()
 		a.trueRun = 0
-		if e.cfg.PendingWindows == 0 {
+		if e.cfg.PendingWindows == 0 && r.firm {
 			a.fire()
 			emit(event.StateFiring, stateInactive)
 			break
@@ -118,7 +119,7 @@ func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Al
 		emit(event.StatePending, stateInactive)
 	}
 	if a.state == event.StateFiring {
-		ev := e.evidence(t, sig, r, w, start, end)
+		ev := e.evidence(t, sig, r, start, end)
 		a.last, a.lastSum = &ev, e.summary(t, sig, r, event.StateFiring)
 	}
 	return out
@@ -163,30 +164,29 @@ func (e *Engine) insufficient(t *track, sig signal, first, count int64, out []ev
 	return append(out, e.alert(t, sig, a, event.StateFiring, event.StateFiring, true, ev, a.lastSum, at))
 }
 
-// evidence describes r for the window w of (t, sig).
-func (e *Engine) evidence(t *track, sig signal, r *result, w *window, start, end time.Time) event.Evidence {
-	ex := w.failEx[:w.nFailEx]
-	if sig == signalMean {
-		ex = w.valEx[:w.nValEx]
-	}
+// evidence describes r for the window [start, end) of (t, sig).
+func (e *Engine) evidence(t *track, sig signal, r *result, start, end time.Time) event.Evidence {
 	src := sourcePinned
-	if t.inherited {
-		src = sourceInherit
+	switch {
+	case t.inherited:
+		src = SourceInherited
+	case t.base.Source == SourceOperator:
+		src = SourceOperator
 	}
 	return event.Evidence{
-		Detector:  sig.detector(),
+		Detector:  r.detector,
 		Signal:    sig.String(),
-		Statistic: r.z,
-		Threshold: r.threshold,
-		PValue:    r.p,
+		Statistic: finite(r.stat),
+		Threshold: finite(r.threshold),
+		PValue:    finite(r.p),
 		Baseline: event.Sample{
-			Value:         r.base,
+			Value:         finite(r.base),
 			N:             r.baseN,
-			PromptVersion: t.base.origin.PromptVersion,
-			Model:         t.base.origin.Model,
+			PromptVersion: t.base.Series.PromptVersion,
+			Model:         t.base.Series.Model,
 		},
 		Current: event.Sample{
-			Value:         r.cur,
+			Value:         finite(r.cur),
 			N:             r.curN,
 			PromptVersion: t.key.series.PromptVersion,
 			Model:         t.key.series.Model,
@@ -194,8 +194,21 @@ func (e *Engine) evidence(t *track, sig signal, r *result, w *window, start, end
 		BaselineSource:  src,
 		WindowStart:     start,
 		WindowEnd:       end,
-		ExampleEventIDs: append(make([]string, 0, len(ex)), ex...),
+		ExampleEventIDs: r.examples(sig, t.base, e.cfg.MaxExamples),
 	}
+}
+
+// finite clamps x into the float64 range (NaN becomes 0), so that evidence always encodes as JSON.
+func finite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case x > math.MaxFloat64:
+		return math.MaxFloat64
+	case x < -math.MaxFloat64:
+		return -math.MaxFloat64
+	}
+	return x
 }
 
 // alert builds the emitted form of a transition or re-send of a.
@@ -242,15 +255,9 @@ func (e *Engine) alert(t *track, sig signal, a *alertState, state, prev string, 
 // summary is one human sentence about r.
 func (e *Engine) summary(t *track, sig signal, r *result, state string) string {
 	s := t.key.series
-	what := t.key.metric + " failure rate"
-	format := formatPercent
-	if sig == signalMean {
-		what = t.key.metric + " mean"
-		format = formatValue
-	}
+	o := t.base.Series
 	var base strings.Builder
 	base.WriteString("baseline")
-	o := t.base.origin
 	if o.Model != s.Model {
 		base.WriteString(", model " + o.Model)
 	}
@@ -265,6 +272,26 @@ func (e *Engine) summary(t *track, sig signal, r *result, state string) string {
 	}
 	cur.WriteString("n=" + strconv.FormatInt(r.curN, 10))
 	where := s.App + "/" + s.Feature
+
+	metric := t.key.metric
+	var what string
+	format := formatValue
+	switch sig {
+	case signalRate:
+		what, format = metric+" failure rate", formatPercent
+	case signalValue:
+		what = metric + " mean"
+		switch r.detector {
+		case detKS, detWasserstein, detPSI:
+			what = metric + " distribution (mean)"
+		}
+	case signalLabel:
+		name := strconv.Quote(r.category)
+		if r.unseen {
+			name += " (not in the baseline)"
+		}
+		what, format = metric+" label "+name+" share", formatPercent
+	}
 	if state == event.StateResolved {
 		return fmt.Sprintf("%s back to %s (%s) against %s (%s) in %s",
 			what, format(r.cur), cur.String(), format(r.base), base.String(), where)
@@ -276,8 +303,11 @@ func (e *Engine) summary(t *track, sig signal, r *result, state string) string {
 	case r.cur == r.base:
 		verb = "stayed"
 	}
-	return fmt.Sprintf("%s %s from %s (%s) to %s (%s) in %s",
-		what, verb, format(r.base), base.String(), format(r.cur), cur.String(), where)
+	if sig == signalValue && r.detector != detWelchZ && r.detector != detCUSUM {
+		verb = "changed; mean " + verb
+	}
+	return fmt.Sprintf("%s %s from %s (%s) to %s (%s) in %s; %s: %s",
+		what, verb, format(r.base), base.String(), format(r.cur), cur.String(), where, r.detector, r.detail(sig))
 }
 
 func formatPercent(v float64) string {
@@ -285,10 +315,7 @@ func formatPercent(v float64) string {
 }
 
 func formatValue(v float64) string {
-	abs := v
-	if abs < 0 {
-		abs = -abs
-	}
+	abs := math.Abs(v)
 	switch {
 	case abs >= 100:
 		return strconv.FormatFloat(v, 'f', 1, 64)

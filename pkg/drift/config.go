@@ -12,7 +12,7 @@ import (
 const maxExamples = 5
 
 // Config parameterises an Engine. The zero value is not usable: start from DefaultConfig and check
-// the result with Validate.
+// the result with Validate. The package comment explains how the detectors combine.
 type Config struct {
 	// Window is the length of the evaluation window on event time. Windows are tumbling and aligned
 	// to multiples of Window since the Unix epoch, so every series shares the same boundaries.
@@ -21,25 +21,33 @@ type Config struct {
 	// to Advance reaches its end + Grace. Events for a closed window are counted as late, not added.
 	Grace time.Duration
 	// BaselineSize is the number of observations of a quality series (after WarmUp) that are pinned
-	// and frozen as its baseline.
+	// and frozen as its baseline. Default 2000: every window is compared with the same baseline, so
+	// its sampling error is shared by all of them (see BaselineZ).
 	BaselineSize int
 	// WarmUp is the number of observations of a quality series skipped before its baseline starts.
 	WarmUp int
 	// MinSamples is the minimum number of observations of a signal in a window for the window to be
-	// evaluated; windows with fewer are insufficient_data and never change an alert's counters.
+	// evaluated; windows with fewer are insufficient_data and never change an alert's counters. A
+	// baseline needs this many labelled observations for its series to have a "label" signal.
 	MinSamples int
-	// Alpha is the family-wise significance level of one window of a quality series. It is
-	// Bonferroni-corrected by the number of signals tracked for the series (1 for checks, 2 for
-	// measures).
+	// Alpha is the family-wise significance level of one window of one series (app, environment,
+	// feature, model, prompt_version): it is Bonferroni-divided by the number of p-value tests run on
+	// the series' windows over all of its metrics (per metric: the rate z-test; for measures the Welch
+	// z-test, the KS test and the chi-square test on the PSI bins; with a label signal its chi-square
+	// test). Default 1e-5: with one-minute windows a series runs 1440 windows a day, and pending
+	// transitions are published like any other, so the level must stay quiet across thousands of
+	// series; large regressions remain far beyond it, and the online detectors accumulate small ones.
 	Alpha float64
-	// MinRateEffect is the absolute failure-rate increase (window minus baseline, e.g. 0.05 for five
-	// percentage points) a rate alert requires in addition to significance.
+	// MinRateEffect is how far a window's failure rate must exceed the Wilson upper bound (at
+	// BaselineZ) of its baseline's failure rate for the rate signal to be true, e.g. 0.05 for five
+	// percentage points.
 	MinRateEffect float64
-	// MinMeanEffect is the standardised mean shift |mean - baseline mean| / baseline stddev a mean
-	// alert requires in addition to significance.
+	// MinMeanEffect is the standardised mean shift |mean - baseline mean| / baseline stddev that the
+	// Welch z-test and the CUSUM require.
 	MinMeanEffect float64
-	// PendingWindows is the number of further consecutive true windows an alert spends pending before
-	// it fires: 1 fires on the second true window, 0 fires on the first (no pending transition).
+	// PendingWindows is the number of further true windows an alert spends pending before it fires:
+	// 1 fires on the second true window, 0 fires on the first (no pending transition). The window
+	// that fires must be firm (for the rate signal: its online detector has alarmed).
 	PendingWindows int
 	// ResolveWindows is the number of consecutive false windows after which a firing alert resolves
 	// (hysteresis against flapping).
@@ -49,6 +57,44 @@ type Config struct {
 	ResendWindows int
 	// MaxExamples is the number of example event ids carried in an alert's evidence, at most 5.
 	MaxExamples int
+
+	// BaselineZ is the standard-normal quantile of the Wilson upper confidence bound of a baseline's
+	// failure rate. That bound, not the rate itself, is the Bernoulli CUSUM's in-control rate and the
+	// base of MinRateEffect, so an unluckily low baseline cannot make every later window look worse.
+	// Default 2 (one-sided 97.7%); 0 uses the observed rate.
+	BaselineZ float64
+	// RateCUSUMShift is the failure-rate increase the Bernoulli CUSUM is tuned to detect: its
+	// out-of-control rate is the reference plus this. Default 0.10; its in-control drift stays
+	// negative up to about half of it above the reference.
+	RateCUSUMShift float64
+	// RateCUSUMThreshold is the Bernoulli CUSUM's decision interval h (in nats of log-likelihood
+	// ratio). Default 9.
+	RateCUSUMThreshold float64
+	// ValueCUSUMSlack is the value CUSUM's allowance k in baseline standard deviations. Default 0.5
+	// (river's; tuned to a 1σ shift).
+	ValueCUSUMSlack float64
+	// ValueCUSUMThreshold is the value CUSUM's decision interval h in baseline standard deviations.
+	// Default 5 (river's).
+	ValueCUSUMThreshold float64
+	// SampleSize is the number of values a baseline keeps (a uniform sample, frozen with it) and
+	// each window keeps (a uniform reservoir) for the KS, Wasserstein and PSI detectors. Default 1000.
+	SampleSize int
+	// LargeBaseline is the baseline size (values, or labelled observations) above which the distance
+	// names the detector rather than the test: Wasserstein rather than KS, Jensen–Shannon rather
+	// than chi-square (Evidently's switch). Default 1000.
+	LargeBaseline int
+	// WassersteinThreshold is the Wasserstein distance, in baseline standard deviations, that the
+	// KS/Wasserstein detector requires. Default 0.1 (Evidently's).
+	WassersteinThreshold float64
+	// PSIBins is the number of quantile bins frozen from a baseline's sample for PSI. Default 10.
+	PSIBins int
+	// PSIThreshold is the population stability index the PSI detector requires. Default 0.2.
+	PSIThreshold float64
+	// JSThreshold is the Jensen–Shannon distance (base 2) the label detector requires. Default 0.1.
+	JSThreshold float64
+	// MaxCategories is the number of distinct labels a baseline or window counts by name; further
+	// labels are counted together. Default 16.
+	MaxCategories int
 }
 
 // DefaultConfig returns the configuration vigil runs with unless told otherwise.
@@ -56,16 +102,29 @@ func DefaultConfig() Config {
 	return Config{
 		Window:         time.Minute,
 		Grace:          10 * time.Second,
-		BaselineSize:   500,
+		BaselineSize:   2000,
 		WarmUp:         0,
 		MinSamples:     50,
-		Alpha:          0.001,
+		Alpha:          1e-5,
 		MinRateEffect:  0.05,
 		MinMeanEffect:  0.5,
 		PendingWindows: 1,
 		ResolveWindows: 2,
 		ResendWindows:  10,
 		MaxExamples:    5,
+
+		BaselineZ:            2,
+		RateCUSUMShift:       0.10,
+		RateCUSUMThreshold:   9,
+		ValueCUSUMSlack:      0.5,
+		ValueCUSUMThreshold:  5,
+		SampleSize:           1000,
+		LargeBaseline:        1000,
+		WassersteinThreshold: 0.1,
+		PSIBins:              10,
+		PSIThreshold:         0.2,
+		JSThreshold:          0.1,
+		MaxCategories:        16,
 	}
 }
 
@@ -76,6 +135,7 @@ func (c Config) Validate() error {
 	bad := func(field string, value any, want string) {
 		errs = append(errs, fmt.Errorf("drift: %s = %v: must be %s", field, value, want))
 	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	if c.Window <= 0 {
 		bad("Window", c.Window, "positive")
 	}
@@ -111,6 +171,42 @@ func (c Config) Validate() error {
 	}
 	if c.MaxExamples < 0 || c.MaxExamples > maxExamples {
 		bad("MaxExamples", c.MaxExamples, fmt.Sprintf("in [0, %d]", maxExamples))
+	}
+	if !(c.BaselineZ >= 0 && c.BaselineZ <= 10) {
+		bad("BaselineZ", c.BaselineZ, "in [0, 10]")
+	}
+	if !(c.RateCUSUMShift > 0 && c.RateCUSUMShift < 1) {
+		bad("RateCUSUMShift", c.RateCUSUMShift, "in (0, 1)")
+	}
+	if !(c.RateCUSUMThreshold > 0) || !finite(c.RateCUSUMThreshold) {
+		bad("RateCUSUMThreshold", c.RateCUSUMThreshold, "finite and positive")
+	}
+	if !(c.ValueCUSUMSlack >= 0) || !finite(c.ValueCUSUMSlack) {
+		bad("ValueCUSUMSlack", c.ValueCUSUMSlack, "finite and zero or positive")
+	}
+	if !(c.ValueCUSUMThreshold > 0) || !finite(c.ValueCUSUMThreshold) {
+		bad("ValueCUSUMThreshold", c.ValueCUSUMThreshold, "finite and positive")
+	}
+	if c.SampleSize < 2 || c.SampleSize > 100_000 {
+		bad("SampleSize", c.SampleSize, "in [2, 100000]")
+	}
+	if c.LargeBaseline < 0 {
+		bad("LargeBaseline", c.LargeBaseline, "zero or positive")
+	}
+	if !(c.WassersteinThreshold >= 0) || !finite(c.WassersteinThreshold) {
+		bad("WassersteinThreshold", c.WassersteinThreshold, "finite and zero or positive")
+	}
+	if c.PSIBins < 2 || c.PSIBins > maxColumns-1 {
+		bad("PSIBins", c.PSIBins, fmt.Sprintf("in [2, %d]", maxColumns-1))
+	}
+	if !(c.PSIThreshold >= 0) || !finite(c.PSIThreshold) {
+		bad("PSIThreshold", c.PSIThreshold, "finite and zero or positive")
+	}
+	if !(c.JSThreshold >= 0 && c.JSThreshold <= 1) {
+		bad("JSThreshold", c.JSThreshold, "in [0, 1]")
+	}
+	if c.MaxCategories < 1 || c.MaxCategories > maxColumns-1 {
+		bad("MaxCategories", c.MaxCategories, fmt.Sprintf("in [1, %d]", maxColumns-1))
 	}
 	return errors.Join(errs...)
 }

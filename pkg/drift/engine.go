@@ -1,48 +1,8 @@
-// Package drift detects quality regressions in scored model calls. An Engine keeps, for every
-// quality series (app, environment, feature, model, prompt_version and metric), a pinned baseline
-// and tumbling event-time windows; when the watermark closes a window it compares the window with
-// the baseline and runs a Prometheus/Alertmanager-style alert state machine, returning the
-// transitions (and re-sends of firing alerts) as event.Alert values.
-//
-// # Signals and detectors
-//
-// Every score contributes to the "rate" signal, the failure rate (1 - pass), tested with a one-sided
-// pooled two-proportion z-test (detector "two_proportion_z"): only an increase alerts. Scores of kind
-// event.KindMeasure also contribute to the "mean" signal, the mean of Value, tested with a two-sided
-// Welch z-test (detector "welch_z"); non-finite values are left out of the mean. A window's signal
-// is true when its p-value is below Alpha divided by the number of signals of the series
-// (Bonferroni), its effect reaches the configured floor and it holds at least MinSamples
-// observations; with fewer it is insufficient_data and changes no alert counter. The mean detector
-// measures the effect as |mean - baseline mean| / baseline stddev, with the stddev floored at 0.01
-// (or 1% of |baseline mean| when larger) so that a constant baseline does not alert on a tiny,
-// noise-free shift; the same floor enters the baseline variance of the z statistic.
-//
-// # Baselines
-//
-// A series' first BaselineSize observations after WarmUp (in the order Observe sees them) are pinned
-// and frozen. A series that appears after another series of the same (app, environment, feature,
-// metric) has pinned its baseline (a new prompt_version or model of the same feature) inherits the
-// most recently pinned such baseline at once and is evaluated against it from its first event, so a
-// version change that degrades quality alerts as a regression. An inherited baseline is kept: the
-// new version never pins its own, which would make a regression its own reference.
-//
-// # Alerts
-//
-// Each (series, metric, signal) has an alert that moves inactive → pending (first true window) →
-// firing (after PendingWindows further consecutive true windows) → resolved (after ResolveWindows
-// consecutive false windows; a false window while pending resolves at once with Previous "pending").
-// The first transition has Previous "inactive". Every transition increments the alert's Sequence;
-// AlertID is "<fingerprint>-<sequence>", and the n-th re-send of a firing alert (every ResendWindows
-// closed windows, insufficient ones included) is "<fingerprint>-<sequence>-r<n>". Ids depend only on
-// the records and watermarks, so a replica replaying them emits the same ids. Severity is "critical"
-// when the effect reaches three times its (non-zero) floor in any true window since the alert went
-// pending, else "warning"; it does not drop before the alert resolves, so a resolve travels the same
-// route. Signals are named "rate" and "mean", detectors "two_proportion_z" and "welch_z", and
-// Evidence.BaselineSource is "pinned" or "inherited".
 package drift
 
 import (
 	"cmp"
+	"hash/fnv"
 	"math"
 	"slices"
 	"time"
@@ -50,32 +10,32 @@ import (
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
-// Stats are an Engine's counters since it was created.
+// Stats are an Engine's counters since it was created (Restore does not carry them over).
 type Stats struct {
 	// Series is the number of quality series (series labels plus metric) tracked.
 	Series int
 	// Observed is the number of records passed to Observe.
 	Observed uint64
-	// Late is the number of records not added because their window had already closed (or their
-	// timestamp lies outside the years 1824–2116 that window arithmetic supports).
+	// Late is the number of records not (entirely) added because their window had already closed
+	// (or their timestamp lies outside the years 1824–2116 that window arithmetic supports).
 	Late uint64
-	// Evaluations is the number of (series, metric, signal, window) tests run.
+	// Evaluations is the number of (series, metric, signal, window) evaluations run.
 	Evaluations uint64
 	// InsufficientData is the number of (series, metric, signal, window) evaluations skipped because
 	// the window held fewer than MinSamples observations of the signal.
 	InsufficientData uint64
 }
 
-// Engine keeps per-series baselines, windows and alert states. It does no I/O, starts no goroutines
-// and never reads the clock: time comes from record timestamps and from the watermark given to
-// Advance. An Engine is not safe for concurrent use; its owner serialises calls.
+// Engine keeps per-series baselines, windows, online detectors and alert states. It does no I/O,
+// starts no goroutines and never reads the clock: time comes from record timestamps and from the
+// watermark given to Advance. An Engine is not safe for concurrent use; its owner serialises calls.
 type Engine struct {
 	cfg      Config
-	series   map[seriesKey]*track
-	tracks   []*track // every track; sorted by key before Advance walks it
+	groups   map[event.Series]*group
+	tracks   []*track // every track; sorted by key before it is walked in order
 	unsorted bool
-	families map[familyKey]*baseline // most recently pinned baseline per family
-	closed   int64                   // index of the newest closed window, valid once advanced
+	families map[familyKey]*Baseline // latest pinned baseline per family
+	closed   int64                   // index of the newest window closed by Advance, valid once advanced
 	advanced bool
 	stats    Stats
 }
@@ -88,8 +48,8 @@ func NewEngine(cfg Config) *Engine {
 	}
 	return &Engine{
 		cfg:      cfg,
-		series:   make(map[seriesKey]*track),
-		families: make(map[familyKey]*baseline),
+		families: make(map[familyKey]*Baseline),
+		groups:   make(map[event.Series]*group),
 	}
 }
 
@@ -109,6 +69,10 @@ type familyKey struct {
 	app, environment, feature, metric string
 }
 
+func familyOf(k seriesKey) familyKey {
+	return familyKey{k.series.App, k.series.Environment, k.series.Feature, k.metric}
+}
+
 func compareKeys(a, b seriesKey) int {
 	return cmp.Or(
 		cmp.Compare(a.series.App, b.series.App),
@@ -120,43 +84,62 @@ func compareKeys(a, b seriesKey) int {
 	)
 }
 
-// baseline is a frozen reference sample of one quality series. Once pinned it is never modified and
-// may be shared by the series that inherit it.
-type baseline struct {
-	origin   event.Series // the series whose observations it holds
-	n        int64        // observations
-	failures int64        // observations that did not pass
-	values   moments      // finite values of measure observations
+// group holds the quality series (one per metric) of one event.Series, and the size of their
+// Bonferroni family.
+type group struct {
+	tracks []*track // in order of creation; a series has a handful of metrics
+	tests  int      // p-value tests per window over all metrics of the series
 }
 
-// window accumulates one tumbling window of one quality series.
-type window struct {
-	idx      int64 // start = idx * Config.Window since the Unix epoch
-	n        int64
-	failures int64
-	values   moments
-	failEx   [maxExamples]string // first failing events
-	nFailEx  int
-	valEx    [maxExamples]string // first events with a value
-	nValEx   int
+// find returns the track of metric, or nil.
+func (g *group) find(metric string) *track {
+	for _, t := range g.tracks {
+		if t.key.metric == metric {
+			return t
+		}
+	}
+	return nil
+}
+
+// lookup returns the track of (s, metric), or nil.
+func (e *Engine) lookup(s event.Series, metric string) *track {
+	if g, ok := e.groups[s]; ok {
+		return g.find(metric)
+	}
+	return nil
 }
 
 // track is one quality series.
 type track struct {
-	key        seriesKey
-	seen       int       // observations counted towards warm-up and baseline
-	building   baseline  // baseline under construction until pinned
-	base       *baseline // nil until pinned or inherited
-	inherited  bool
+	key   seriesKey
+	group *group
+	rng   uint64 // reservoir sampling state, seeded from the key
+
+	seen     int   // observations counted towards warm-up and baseline
+	building accum // baseline under construction until pinned
+
+	base      *Baseline // nil until pinned or inherited; frozen, shared with inheritors
+	inherited bool
+	d         derived
+
+	rateCUSUM  bernoulliCUSUM
+	valueCUSUM cusum
+	sticky     [numSignals]alarm // alarms of the current pending/firing episode (see evaluate)
+
 	lastClosed int64 // newest window index already closed for this track
 	hasClosed  bool
 	open       []window // open windows, ascending idx
-	alerts     [numSignals]alertState
+	prev       window   // most recently closed window, for PinCurrent
+	hasPrev    bool
+	spare      accum // buffers of a retired window, reused by the next one
+
+	alerts [numSignals]alertState
 }
 
 // Observe adds the scores of rec to their series: to the warm-up, to the baseline until it is
-// pinned, then to the window of rec.Timestamp. A record whose window has already closed is counted
-// as late and not added. Observe ignores a nil record and does not retain rec (it keeps its strings).
+// pinned, then to the window of rec.Timestamp and to the online detectors. A record whose window has
+// already closed is counted as late and not added. Observe ignores a nil record and does not retain
+// rec (it keeps its strings).
 func (e *Engine) Observe(rec *event.Scored) {
 	if rec == nil {
 		return
@@ -172,73 +155,112 @@ func (e *Engine) Observe(rec *event.Scored) {
 		e.stats.Late++
 		return
 	}
+	late := false
+	g := e.groups[rec.Series] // one hash per record; metrics are found by a short scan
 	for i := range rec.Scores {
 		s := &rec.Scores[i]
-		e.track(rec.Series, s.Metric).observe(e, idx, rec.EventID, s)
+		var t *track
+		if g != nil {
+			t = g.find(s.Metric)
+		}
+		if t == nil {
+			t = e.track(rec.Series, s.Metric)
+			g = t.group
+		}
+		if t.base != nil && t.hasClosed && idx <= t.lastClosed {
+			// Only a restored track can be ahead of the engine's watermark.
+			late = true
+			continue
+		}
+		t.observe(e, idx, ns, rec.EventID, s)
+	}
+	if late {
+		e.stats.Late++
 	}
 }
 
 // track returns the track of (series, metric), creating it (and inheriting a baseline) if needed.
 func (e *Engine) track(s event.Series, metric string) *track {
-	k := seriesKey{series: s, metric: metric}
-	if t, ok := e.series[k]; ok {
+	if t := e.lookup(s, metric); t != nil {
 		return t
 	}
-	t := &track{key: k, lastClosed: e.closed, hasClosed: e.advanced}
+	k := seriesKey{series: s, metric: metric}
+	t := e.newTrack(k)
+	t.lastClosed, t.hasClosed = e.closed, e.advanced
 	if b, ok := e.families[familyOf(k)]; ok {
-		t.base = b
-		t.inherited = true
+		e.setBaseline(t, b, true)
 	}
-	e.series[k] = t
+	return t
+}
+
+// newTrack registers an empty track for k.
+func (e *Engine) newTrack(k seriesKey) *track {
+	g, ok := e.groups[k.series]
+	if !ok {
+		g = &group{}
+		e.groups[k.series] = g
+	}
+	t := &track{key: k, group: g, rng: seed(k)}
+	g.tracks = append(g.tracks, t)
 	e.tracks = append(e.tracks, t)
 	e.unsorted = true
 	return t
 }
 
-func familyOf(k seriesKey) familyKey {
-	return familyKey{k.series.App, k.series.Environment, k.series.Feature, k.metric}
+// seed derives a track's generator state from its key, so that sampling does not depend on the
+// order in which tracks were created.
+func seed(k seriesKey) uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{k.series.App, k.series.Environment, k.series.Feature, k.series.Model, k.series.PromptVersion, k.metric} {
+		h.Write([]byte(s))
+		h.Write([]byte{0xff})
+	}
+	return h.Sum64()
 }
 
-func (t *track) observe(e *Engine, idx int64, eventID string, s *event.Score) {
+func (e *Engine) sortTracks() {
+	if e.unsorted {
+		slices.SortFunc(e.tracks, func(a, b *track) int { return compareKeys(a.key, b.key) })
+		e.unsorted = false
+	}
+}
+
+func (t *track) observe(e *Engine, idx, ns int64, eventID string, s *event.Score) {
 	cfg := &e.cfg
 	fail := !s.Pass
-	hasValue := s.Kind == event.KindMeasure && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0)
+	hasValue := usableValue(s)
 	if t.base == nil {
 		t.seen++
 		if t.seen <= cfg.WarmUp {
 			return
 		}
 		b := &t.building
-		b.n++
-		if fail {
-			b.failures++
-		}
-		if hasValue {
-			b.values.add(s.Value)
-		}
+		b.add(ns, fail, hasValue, s.Value, s.Label, eventID, cfg, &t.rng)
 		if b.n >= int64(cfg.BaselineSize) {
-			pinned := *b
-			pinned.origin = t.key.series
-			t.base = &pinned
-			t.building = baseline{}
-			e.families[familyOf(t.key)] = t.base
+			base := e.freeze(b, t.key, SourceAuto, time.Unix(0, ns).UTC())
+			t.building = accum{}
+			e.setBaseline(t, base, false)
 		}
 		return
 	}
 	w := t.window(idx)
-	w.n++
+	w.acc.add(ns, fail, hasValue, s.Value, s.Label, eventID, cfg, &t.rng)
 	if fail {
-		w.failures++
-		if w.nFailEx < cfg.MaxExamples {
-			w.failEx[w.nFailEx] = eventID
-			w.nFailEx++
-		}
+		w.failEx.add(eventID, cfg.MaxExamples)
 	}
-	if hasValue {
-		w.values.add(s.Value)
-		if w.nValEx < cfg.MaxExamples {
-			w.valEx[w.nValEx] = eventID
-			w.nValEx++
+	if s.Label != "" && w.newEx.n < cfg.MaxExamples && t.d.signals[signalLabel] && !t.base.knows(s.Label) {
+		w.newEx.add(eventID, cfg.MaxExamples)
+	}
+	if hit, peak := t.rateCUSUM.add(fail, &t.d.rate); hit {
+		w.alarm[signalRate] = alarm{on: true, dir: 1, peak: peak}
+	}
+	if hasValue && t.d.signals[signalValue] {
+		w.high.add(eventID, s.Value, cfg.MaxExamples)
+		w.low.add(eventID, -s.Value, cfg.MaxExamples)
+		// Clamped so that a wild value cannot make the statistic infinite.
+		z := min(max((s.Value-t.base.Mean)/t.d.scale, -1e6), 1e6)
+		if dir, peak := t.valueCUSUM.add(z, cfg.ValueCUSUMSlack, cfg.ValueCUSUMThreshold); dir != 0 {
+			w.alarm[signalValue] = alarm{on: true, dir: dir, peak: peak}
 		}
 	}
 }
@@ -252,13 +274,24 @@ func (t *track) window(idx int64) *window {
 	if i > 0 && t.open[i-1].idx == idx {
 		return &t.open[i-1]
 	}
-	t.open = slices.Insert(t.open, i, window{idx: idx})
+	t.open = slices.Insert(t.open, i, window{idx: idx, acc: t.spare})
+	t.spare = accum{}
 	return &t.open[i]
+}
+
+// retire makes the just-closed window w the track's previous window and keeps the buffers of the
+// one it replaces for reuse.
+func (t *track) retire(w *window) {
+	if t.hasPrev {
+		t.spare = t.prev.acc
+		t.spare.reset()
+	}
+	t.prev, t.hasPrev = *w, true
 }
 
 // Advance closes every window whose end + Grace is at or before watermark, in every series, and
 // evaluates it. It returns the alert transitions and re-sends those evaluations produce, ordered by
-// window end, then series labels and metric, then signal ("rate" before "mean"). A watermark that
+// window end, then series labels and metric, then signal ("rate", "value", "label"). A watermark that
 // does not move past the previous one closes nothing and returns nil. Empty windows are evaluated as
 // insufficient_data without being visited one by one, so a long gap costs the same as a short one.
 func (e *Engine) Advance(watermark time.Time) []event.Alert {
@@ -271,10 +304,7 @@ func (e *Engine) Advance(watermark time.Time) []event.Alert {
 		return nil
 	}
 	e.closed, e.advanced = k, true
-	if e.unsorted {
-		slices.SortFunc(e.tracks, func(a, b *track) int { return compareKeys(a.key, b.key) })
-		e.unsorted = false
-	}
+	e.sortTracks()
 	var out []event.Alert
 	for _, t := range e.tracks {
 		out = e.closeThrough(t, k, out)
@@ -287,6 +317,9 @@ func (e *Engine) Advance(watermark time.Time) []event.Alert {
 
 // closeThrough closes t's windows up to and including index k.
 func (e *Engine) closeThrough(t *track, k int64, out []event.Alert) []event.Alert {
+	if t.hasClosed && t.lastClosed >= k {
+		return out // a restored track ahead of this engine
+	}
 	if t.base == nil {
 		// Still building the baseline: nothing is windowed and nothing is evaluated.
 		t.lastClosed, t.hasClosed = k, true
@@ -306,6 +339,7 @@ func (e *Engine) closeThrough(t *track, k int64, out []event.Alert) []event.Aler
 			out = e.skip(t, next, w.idx-next, out)
 		}
 		out = e.evaluate(t, w, out)
+		t.retire(w)
 		next = w.idx + 1
 	}
 	if next <= k {
@@ -318,99 +352,16 @@ func (e *Engine) closeThrough(t *track, k int64, out []event.Alert) []event.Aler
 	return out
 }
 
-// signals returns how many signals t tracks: the rate always, the mean when the baseline has the
-// values to compare with.
-func (t *track) signals() int {
-	if t.base.values.n >= 2 {
-		return 2
-	}
-	return 1
-}
-
-// evaluate closes one window that received observations.
-func (e *Engine) evaluate(t *track, w *window, out []event.Alert) []event.Alert {
-	m := t.signals()
-	alpha := e.cfg.Alpha / float64(m)
-	for sig := range signal(m) {
-		n := w.n
-		if sig == signalMean {
-			n = w.values.n
-		}
-		if n < int64(e.cfg.MinSamples) {
-			e.stats.InsufficientData++
-			out = e.insufficient(t, sig, w.idx, 1, out)
-			continue
-		}
-		e.stats.Evaluations++
-		var r result
-		if sig == signalRate {
-			r = e.rateTest(t.base, w, alpha)
-		} else {
-			r = e.meanTest(t.base, w, alpha)
-		}
-		out = e.step(t, sig, &r, w, out)
-	}
-	return out
-}
-
 // skip closes count consecutive empty windows starting at index first.
 func (e *Engine) skip(t *track, first, count int64, out []event.Alert) []event.Alert {
-	m := t.signals()
-	for sig := range signal(m) {
+	for sig := range numSignals {
+		if !t.d.signals[sig] {
+			continue
+		}
 		e.stats.InsufficientData += uint64(count)
 		out = e.insufficient(t, sig, first, count, out)
 	}
 	return out
-}
-
-// result is one detector evaluation of one window.
-type result struct {
-	z, threshold, p float64
-	base, cur       float64 // baseline and window value (failure rate or mean)
-	baseN, curN     int64
-	effect, floor   float64
-	cond            bool
-}
-
-func (r *result) severity() string {
-	if r.floor > 0 && r.effect >= 3*r.floor {
-		return event.SeverityCritical
-	}
-	return event.SeverityWarning
-}
-
-func (e *Engine) rateTest(b *baseline, w *window, alpha float64) result {
-	p0 := float64(b.failures) / float64(b.n)
-	p1 := float64(w.failures) / float64(w.n)
-	z := twoProportionZ(b.failures, b.n, w.failures, w.n)
-	r := result{
-		z:         z,
-		threshold: zCritical(alpha),
-		p:         upperTail(z),
-		base:      p0, cur: p1,
-		baseN: b.n, curN: w.n,
-		effect: p1 - p0,
-		floor:  e.cfg.MinRateEffect,
-	}
-	r.cond = r.p < alpha && r.effect >= r.floor
-	return r
-}
-
-func (e *Engine) meanTest(b *baseline, w *window, alpha float64) result {
-	mean0, mean1 := b.values.mean, w.values.mean
-	scale := math.Max(math.Sqrt(b.values.variance()), meanScaleFloor(mean0))
-	z := welchZ(mean0, scale*scale, b.values.n, mean1, w.values.variance(), w.values.n)
-	r := result{
-		z:         z,
-		threshold: zCritical(alpha / 2),
-		p:         twoSidedP(z),
-		base:      mean0, cur: mean1,
-		baseN: b.values.n, curN: w.values.n,
-		effect: math.Abs(mean1-mean0) / scale,
-		floor:  e.cfg.MinMeanEffect,
-	}
-	r.cond = r.p < alpha && r.effect >= r.floor
-	return r
 }
 
 // unixNanos returns t as nanoseconds since the Unix epoch when it lies within ±2^62 ns (about

@@ -79,3 +79,36 @@ func (m *moments) variance() float64 {
 func meanScaleFloor(mean0 float64) float64 {
 	return 0.01 * math.Max(1, math.Abs(mean0))
 }
+
+// wilsonUpper returns the upper end of the Wilson score interval for f successes in n trials at
+// standard-normal quantile z (Wilson 1927): the largest proportion the data make plausible at that
+// confidence. For z = 0 it is the observed proportion.
+func wilsonUpper(f, n int64, z float64) float64 {
+	if n <= 0 {
+		return 1
+	}
+	p := float64(f) / float64(n)
+	if z == 0 {
+		return p
+	}
+	nf := float64(n)
+	z2 := z * z
+	c := (p + z2/(2*nf) + z*math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf))) / (1 + z2/nf)
+	return min(c, 1)
+}
+
+// merge combines the moments of two samples (Chan, Golub & LeVeque's parallel update).
+func (m *moments) merge(o moments) {
+	if o.n == 0 {
+		return
+	}
+	if m.n == 0 {
+		*m = o
+		return
+	}
+	n := m.n + o.n
+	d := o.mean - m.mean
+	m.mean += d * float64(o.n) / float64(n)
+	m.m2 += o.m2 + d*d*float64(m.n)*float64(o.n)/float64(n)
+	m.n = n
+}

@@ -94,6 +94,13 @@ func (s Series) Key() string {
 	return s.App + "\x1f" + s.Environment + "\x1f" + s.Feature + "\x1f" + s.Model + "\x1f" + s.PromptVersion
 }
 
+// FeatureKey identifies the feature the series belongs to, whatever its model or prompt version.
+// Scored records are partitioned by it, so every version of a feature lands in one partition and
+// a new version can inherit the baseline of the one before.
+func (s Series) FeatureKey() string {
+	return s.App + "\x1f" + s.Environment + "\x1f" + s.Feature
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def

@@ -13,6 +13,19 @@ import (
 // duplicate Nats-Msg-Id counts as stored). It returns the first error; on error some messages may
 // have been stored, which de-duplication makes safe to retry.
 func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
+	// Chunks stay below the client's limit of outstanding async publishes.
+	for len(msgs) > publishChunk {
+		if err := publishChunkOf(ctx, js, msgs[:publishChunk]); err != nil {
+			return err
+		}
+		msgs = msgs[publishChunk:]
+	}
+	return publishChunkOf(ctx, js, msgs)
+}
+
+const publishChunk = 1024
+
+func publishChunkOf(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	var errs []error
 	for _, m := range msgs {

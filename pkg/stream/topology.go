@@ -38,11 +38,15 @@ func AlertSubject(app, severity string) string { return AlertsRoot + "." + app +
 // DLQSubject is where stage dead-letters messages.
 func DLQSubject(stage string) string { return DLQRoot + "." + stage }
 
-// ScoredSubject is the subject of a scored record of the series with key seriesKey, spread over
-// partitions by an FNV-1a hash so that one series always lands in one partition.
-func ScoredSubject(seriesKey string, partitions int) string {
-	return fmt.Sprintf("%s.%d", ScoredRoot, Partition(seriesKey, partitions))
+// ScoredSubject is the subject of a scored record whose partition key is key (the feature:
+// event.Series.FeatureKey), spread over partitions by an FNV-1a hash so that one feature always
+// lands in one partition.
+func ScoredSubject(key string, partitions int) string {
+	return fmt.Sprintf("%s.%d", ScoredRoot, Partition(key, partitions))
 }
+
+// ScoredPartitionSubject is the subject of one partition of SCORED.
+func ScoredPartitionSubject(partition int) string { return fmt.Sprintf("%s.%d", ScoredRoot, partition) }
 
 // Partition maps a series key to one of n partitions.
 func Partition(seriesKey string, n int) int {

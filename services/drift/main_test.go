@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -15,9 +16,10 @@ import (
 	"github.com/vigilhq/vigil/services/internal/servicetest"
 )
 
-func TestDriftConsumesAndDrains(t *testing.T) {
+func TestDriftConsumesCheckpointsAndDrains(t *testing.T) {
 	ns := testkit.NATS(t)
-	svc := servicetest.Start(t, run, "VIGIL_DRIFT_ADMIN_ADDR", map[string]string{"VIGIL_NATS_URL": ns.ClientURL()})
+	svc := servicetest.Start(t, run, "VIGIL_DRIFT_ADMIN_ADDR", map[string]string{
+		"VIGIL_NATS_URL": ns.ClientURL(), "VIGIL_SCORED_PARTITIONS": "2", "VIGIL_DRIFT_CHECKPOINT_INTERVAL": "200ms"})
 
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
@@ -30,23 +32,32 @@ func TestDriftConsumesAndDrains(t *testing.T) {
 	for i := range msgs {
 		body := fmt.Sprintf(`{"event_id":"e%d","timestamp":"%s","series":{"app":"shop","environment":"p","feature":"f","model":"m","prompt_version":"v1"},"source":"checks","rules_version":"r","scores":[{"metric":"non_empty","kind":"check","value":1,"pass":true}]}`,
 			i, time.Now().UTC().Format(time.RFC3339))
-		msgs[i] = stream.NewMsg(stream.ScoredRoot+".0", fmt.Sprintf("s%d", i), []byte(body))
+		msgs[i] = stream.NewMsg(stream.ScoredPartitionSubject(0), fmt.Sprintf("s%d", i), []byte(body))
 	}
-	msgs = append(msgs, stream.NewMsg(stream.ScoredRoot+".0", "bad", []byte(`{"event_id":"x"}`)))
+	msgs = append(msgs, stream.NewMsg(stream.ScoredPartitionSubject(0), "bad", []byte(`{"event_id":"x"}`)))
 	if err := stream.PublishAll(ctx, js, msgs); err != nil {
 		t.Fatal(err)
 	}
-	cons, err := js.Consumer(ctx, stream.Scored, driftsvc.Durable)
+	state, err := js.KeyValue(ctx, driftsvc.StateBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The partition's checkpoint reaches the last record: everything was applied.
 	testkit.Eventually(t, 20*time.Second, func() bool {
-		info, err := cons.Info(ctx)
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-	}, "drift did not consume and settle all records")
-	svc.CheckProbes(t, "vigil_stream_batch_duration_seconds")
+		e, err := state.Get(ctx, "p0")
+		if err != nil {
+			return false
+		}
+		var cp struct{ Sequence uint64 }
+		return json.Unmarshal(e.Value(), &cp) == nil && cp.Sequence == 101
+	}, "partition 0 never checkpointed sequence 101")
+	svc.CheckProbes(t, "vigil_drift_partitions_owned")
 	if err := svc.Stop(t); err != nil {
 		t.Fatalf("run returned %v after SIGTERM, want nil", err)
+	}
+	leases, _ := js.KeyValue(ctx, driftsvc.LeaseBucket)
+	if keys, _ := leases.Keys(ctx); len(keys) != 0 {
+		t.Errorf("leases left after a graceful stop: %v (they should be handed back)", keys)
 	}
 	dlq, _ := js.Stream(ctx, stream.DLQ)
 	info, _ := dlq.Info(ctx)

@@ -56,7 +56,7 @@ func newHarness(t *testing.T) *harness {
 	common.ClickHouseDSN = dsn
 	drift := driftsvc.Config{Window: 10 * time.Second, Grace: time.Second, BaselineSize: 200, MinSamples: 30,
 		Alpha: 0.001, MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, ResendWindows: 10,
-		BatchSize: 500, AckWait: 5 * time.Second}
+		BatchSize: 500, LeaseTTL: 3 * time.Second, CheckpointInterval: time.Second}
 	return &harness{
 		deps: app.Deps{Common: common, Log: log, Registry: prometheus.NewPedanticRegistry(), NC: nc, JS: js},
 		conn: testkit.Conn(t, dsn),

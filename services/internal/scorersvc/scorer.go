@@ -108,7 +108,7 @@ func (s *stage) Process(ctx context.Context, events []*event.Event) error {
 		if err != nil {
 			return stream.Permanent(err)
 		}
-		msgs[i] = stream.NewMsg(stream.ScoredSubject(series.Key(), s.partitions),
+		msgs[i] = stream.NewMsg(stream.ScoredSubject(series.FeatureKey(), s.partitions),
 			"scored:"+ev.EventID+":"+rec.Source+":"+rec.RulesVersion, data)
 	}
 	return stream.PublishAll(ctx, s.d.JS, msgs)

@@ -1,0 +1,248 @@
+package driftsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/pkg/drift"
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/stream"
+)
+
+// checkpoint is what the state bucket holds for a partition under its own key. The engine's
+// state is in Chunks values under "<key>.<generation>.<i>": one value must stay below the
+// server's largest message (1 MiB by default), and a partition of thousands of series is bigger.
+// Each checkpoint writes a new generation of chunks before the header that names it, so a reader
+// always finds a header and chunks of the same moment.
+type checkpoint struct {
+	Sequence   uint64    `json:"sequence"` // last SCORED sequence reflected in the state
+	Watermark  time.Time `json:"watermark"`
+	Generation uint64    `json:"generation"`
+	Chunks     int       `json:"chunks"`
+}
+
+// maxChunk bounds one state value, well below NATS's default maximum payload.
+const maxChunk = 512 << 10
+
+// partition runs one partition's engine: it replays SCORED from the sequence after its
+// checkpoint, publishes alerts before it checkpoints, and checkpoints every interval.
+type partition struct {
+	n      int
+	m      *Manager
+	engine *drift.Engine
+
+	seq       uint64
+	gen       uint64 // generation of the last checkpoint
+	watermark time.Time
+	lastSeen  time.Time
+	saved     time.Time
+	outbox    []event.Alert
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex // guards the fields above against shutdown
+}
+
+func startPartition(ctx context.Context, m *Manager, n int) (*partition, error) {
+	p := &partition{n: n, m: m, engine: drift.NewEngine(m.cfg.Detector()), done: make(chan struct{})}
+	entry, err := m.state.Get(ctx, leaseKey(n))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("read checkpoint of partition %d: %w", n, err)
+	default:
+		var cp checkpoint
+		if err := json.Unmarshal(entry.Value(), &cp); err != nil {
+			return nil, fmt.Errorf("decode checkpoint of partition %d: %w", n, err)
+		}
+		for i := 0; i < cp.Chunks; i++ {
+			chunk, err := m.state.Get(ctx, chunkKey(n, cp.Generation, i))
+			if err != nil {
+				return nil, fmt.Errorf("read checkpoint chunk %d of partition %d: %w", i, n, err)
+			}
+			if err := p.engine.Restore(chunk.Value()); err != nil {
+				return nil, fmt.Errorf("restore partition %d: %w", n, err)
+			}
+		}
+		p.seq, p.watermark, p.gen = cp.Sequence, cp.Watermark, cp.Generation
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{stream.ScoredPartitionSubject(n)}}
+	if p.seq > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, p.seq+1
+	}
+	cons, err := m.d.JS.OrderedConsumer(ctx, stream.Scored, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("read partition %d: %w", n, err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	p.cancel, p.saved, p.lastSeen = cancel, time.Now(), time.Now()
+	go p.run(runCtx, cons)
+	return p, nil
+}
+
+func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
+	defer close(p.done)
+	log := p.m.d.Log.With("partition", p.n)
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(p.m.cfg.BatchSize, jetstream.FetchMaxWait(250*time.Millisecond))
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("fetch scored records", "err", err)
+				time.Sleep(250 * time.Millisecond)
+			}
+			continue
+		}
+		p.mu.Lock()
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			p.apply(ctx, msg)
+		}
+		if got > 0 {
+			p.lastSeen = time.Now()
+			p.outbox = append(p.outbox, p.engine.Advance(p.watermark)...)
+		} else if !p.watermark.IsZero() {
+			// Traffic paused: let wall time close windows, so alerts fire and resolve anyway.
+			if quiet := time.Since(p.lastSeen); quiet > p.m.cfg.Grace {
+				p.outbox = append(p.outbox, p.engine.Advance(p.watermark.Add(quiet))...)
+			}
+		}
+		if err := p.publishLocked(ctx); err != nil {
+			log.Warn("publish alerts; will retry", "err", err)
+		} else if time.Since(p.saved) >= p.m.cfg.CheckpointInterval {
+			if err := p.checkpointLocked(ctx); err != nil {
+				log.Warn("checkpoint drift partition; will retry", "err", err)
+			}
+		}
+		p.mu.Unlock()
+	}
+}
+
+// apply feeds one record to the engine, dead-lettering what does not decode.
+func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return
+	}
+	p.seq = md.Sequence.Stream
+	rec, err := stream.ScoredDecoder(msg)
+	if err != nil {
+		if dl, derr := stream.DeadLetter("drift", msg, err.Error()); derr == nil {
+			if _, perr := p.m.d.JS.PublishMsg(ctx, dl); perr != nil {
+				p.m.d.Log.Error("dead-letter a scored record", "err", perr, "reason", err)
+			}
+		}
+		return
+	}
+	p.engine.Observe(rec)
+	if rec.Timestamp.After(p.watermark) {
+		p.watermark = rec.Timestamp
+	}
+}
+
+// publishLocked stores the pending alerts on ALERTS; their ids are deterministic, so a replay
+// after a takeover publishes duplicates that JetStream drops.
+func (p *partition) publishLocked(ctx context.Context) error {
+	if len(p.outbox) == 0 {
+		return nil
+	}
+	msgs := make([]*nats.Msg, len(p.outbox))
+	for i := range p.outbox {
+		a := &p.outbox[i]
+		data, err := event.Marshal(a)
+		if err != nil {
+			return err
+		}
+		msgs[i] = stream.NewMsg(stream.AlertSubject(a.Labels["app"], a.Severity), a.AlertID, data)
+	}
+	if err := stream.PublishAll(ctx, p.m.d.JS, msgs); err != nil {
+		return err
+	}
+	for _, a := range p.outbox {
+		if !a.Resend {
+			p.m.d.Log.Info("alert transition", "alert_id", a.AlertID, "state", a.State, "severity", a.Severity, "summary", a.Summary)
+		}
+	}
+	p.outbox = p.outbox[:0]
+	return nil
+}
+
+// checkpointLocked saves the engine and the sequence it reflects. Alerts are published first, so
+// a checkpoint never claims a transition that was not sent.
+func (p *partition) checkpointLocked(ctx context.Context) error {
+	if err := p.publishLocked(ctx); err != nil {
+		return err
+	}
+	chunks, err := p.snapshotChunks()
+	if err != nil {
+		return err
+	}
+	gen := p.gen + 1
+	for i, c := range chunks {
+		if _, err := p.m.state.Put(ctx, chunkKey(p.n, gen, i), c); err != nil {
+			return fmt.Errorf("save checkpoint chunk %d of partition %d: %w", i, p.n, err)
+		}
+	}
+	data, err := json.Marshal(checkpoint{Sequence: p.seq, Watermark: p.watermark, Generation: gen, Chunks: len(chunks)})
+	if err != nil {
+		return err
+	}
+	if _, err := p.m.state.Put(ctx, leaseKey(p.n), data); err != nil {
+		return fmt.Errorf("save checkpoint of partition %d: %w", p.n, err)
+	}
+	p.gen, p.saved = gen, time.Now()
+	return nil
+}
+
+// snapshotChunks splits the engine's state by a hash of the series into values of at most
+// maxChunk bytes (a single series larger than that still gets a value of its own).
+func (p *partition) snapshotChunks() ([][]byte, error) {
+	for k := 1; ; k *= 2 {
+		chunks := make([][]byte, 0, k)
+		fits := true
+		for i := 0; i < k; i++ {
+			data, err := p.engine.Snapshot(func(s event.Series) bool { return k == 1 || stream.Partition(s.Key(), k) == i })
+			if err != nil {
+				return nil, err
+			}
+			if len(data) > maxChunk && k < 1<<12 {
+				fits = false
+				break
+			}
+			chunks = append(chunks, data)
+		}
+		if fits {
+			return chunks, nil
+		}
+	}
+}
+
+// chunkKey alternates between two slots, so the keys of a partition stay bounded while a new
+// checkpoint never overwrites the chunks the current header names.
+func chunkKey(n int, gen uint64, i int) string { return fmt.Sprintf("%s.%d.%d", leaseKey(n), gen%2, i) }
+
+// shutdown stops reading and saves a final checkpoint.
+func (p *partition) shutdown(ctx context.Context) error {
+	p.cancel()
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return fmt.Errorf("stop drift partition %d: %w", p.n, ctx.Err())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.checkpointLocked(context.WithoutCancel(ctx))
+}
+
+// abandon stops reading without a checkpoint: the lease was lost or the process is being killed.
+func (p *partition) abandon() {
+	p.cancel()
+	<-p.done
+}
