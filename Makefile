@@ -26,7 +26,7 @@ fuzz:
 	@set -e; for m in $(MODULES); do \
 	  for p in $$(cd $$m && $(GO) list ./...); do \
 	    for f in $$(cd $$m && $(GO) test -list '^Fuzz' $$p | grep '^Fuzz' || true); do \
-	      echo "== fuzz $$p $$f ($(FUZZTIME))"; (cd $$m && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p); \
+	      echo "== fuzz $$p $$f ($(FUZZTIME))"; (cd $$m && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$p); \
 	    done; \
 	  done; \
 	done
@@ -34,7 +34,7 @@ fuzz:
 ## build: the service binaries into bin/
 build:
 	@mkdir -p $(BIN)
-	cd services && $(GO) build -o ../$(BIN)/ ./scorer ./drift ./writer ./notifier ./vigil
+	cd services && $(GO) build -o ../$(BIN)/ ./scorer ./drift ./writer ./notifier ./ingest ./judge ./vigil
 
 ## bench: micro-benchmarks of the hot paths
 bench:

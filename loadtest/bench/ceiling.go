@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/store"
-	"github.com/vigilhq/vigil/pkg/testkit"
 )
 
 // Result is one measured run.
@@ -34,19 +34,24 @@ func (r Result) PerSecond() float64 {
 	return float64(r.Events) / r.Duration.Seconds()
 }
 
-// RawJetStream publishes bodies to a fresh JetStream server (file store) while a pull consumer
-// acks them, and times both until the last ack: the bus's ceiling on this machine.
-func RawJetStream(ctx context.Context, bodies [][]byte) (Result, error) {
+// RawJetStream publishes bodies to a fresh JetStream server (file store; fsync on every write
+// when fsync is set) while a pull consumer acks them, and times both until the last ack: the
+// bus's ceiling on this machine.
+func RawJetStream(ctx context.Context, bodies [][]byte, fsync bool) (Result, error) {
 	dir, err := os.MkdirTemp("", "vigil-bench-nats-")
 	if err != nil {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	ns, err := testkit.StartNATS(dir, -1)
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true, SyncAlways: fsync})
 	if err != nil {
 		return Result{}, err
 	}
+	ns.Start()
 	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return Result{}, fmt.Errorf("raw NATS server not ready")
+	}
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		return Result{}, err
@@ -100,7 +105,11 @@ func RawJetStream(ctx context.Context, bodies [][]byte) (Result, error) {
 	if err := nc.Flush(); err != nil {
 		return Result{}, err
 	}
-	return Result{Name: "raw JetStream publish+consume", Events: len(bodies), Duration: time.Since(start)}, nil
+	name := "raw JetStream publish+consume"
+	if fsync {
+		name += " (fsync every write)"
+	}
+	return Result{Name: name, Events: len(bodies), Duration: time.Since(start)}, nil
 }
 
 // RawClickHouse inserts the events into model_calls in batches of batchSize, the store's own

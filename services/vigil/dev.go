@@ -130,7 +130,7 @@ func startEmbeddedNATS(dev settings.Dev) (*server.Server, error) {
 	}
 	ns, err := server.NewServer(&server.Options{
 		ServerName: "vigil-dev", Host: "127.0.0.1", Port: dev.NATSPort,
-		JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true, SyncAlways: dev.NATSFsync,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("configure embedded NATS: %w", err)

@@ -26,6 +26,9 @@ usage:
   vigil dlq ls|show|replay  inspect dead letters and send them back after a fix
   vigil silence add|ls|expire
                             mute alerts matching labels for a while (the notifier honours it)
+  vigil eval dataset|run|runs|compare|gate
+                            golden datasets, offline runs of a prompt version scored by the
+                            live checks, and a statistical gate for CI (vigil eval help)
   vigil probe URL           exit 0 when URL answers 2xx (container health checks)
   vigil config              print every VIGIL_* variable with its default
 
@@ -48,6 +51,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return runMigrate(ctx, args[1:])
 	case "publish":
 		return runPublish(ctx, args[1:], os.Stdin, out)
+	case "eval":
+		return runEval(ctx, args[1:], out, os.Stderr)
 	case "probe":
 		return runProbe(ctx, args[1:], out)
 	case "silence":

@@ -162,8 +162,8 @@ func TestMigrateCreatesTheSchema(t *testing.T) {
 	if err := testkit.Conn(t, dsn).QueryRow(context.Background(), "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE 'v_%'").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 3 {
-		t.Errorf("views after migrate = %d, want 3 (v_model_calls, v_scores, v_alerts)", n)
+	if n != 6 {
+		t.Errorf("views after migrate = %d, want 6 (v_model_calls, v_scores, v_alerts, v_eval_runs, v_eval_results, v_eval_history)", n)
 	}
 }
 

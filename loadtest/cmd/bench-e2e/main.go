@@ -29,6 +29,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long each pipeline run publishes load")
 	ceilingEvents := flag.Int("ceiling-events", 200000, "events used to measure the raw ceilings")
 	half := flag.Bool("half", true, "also run at half the measured maximum to report latency there")
+	fsync := flag.Bool("fsync", false, "also measure the durable mode: JetStream fsync on every write")
 	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
 	natsURL := flag.String("nats", "", "measure already running services on this NATS URL instead of vigil dev")
 	dsn := flag.String("dsn", "", "with -nats: the ClickHouse DSN those services write to")
@@ -39,7 +40,7 @@ func main() {
 	target = targetOptions{natsURL: *natsURL, dsn: *dsn}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *vigilBin, *duration, *ceilingEvents, *half, *extra); err != nil {
+	if err := run(ctx, *vigilBin, *duration, *ceilingEvents, *half, *fsync, *extra); err != nil {
 		log.Fatalf("bench-e2e: %v", err)
 	}
 }
@@ -56,7 +57,7 @@ func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
 	return o
 }
 
-func run(ctx context.Context, vigilBin string, d time.Duration, n int, half bool, extra string) error {
+func run(ctx context.Context, vigilBin string, d time.Duration, n int, half, fsync bool, extra string) error {
 	logf := func(format string, args ...any) { log.Printf(format, args...) }
 	if _, err := os.Stat(vigilBin); err != nil && target.natsURL == "" {
 		return fmt.Errorf("vigil binary %s: %w (run make build first)", vigilBin, err)
@@ -78,11 +79,18 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half bool
 		size += len(bodies[i])
 	}
 	logf("measuring raw JetStream with %d events of %d bytes on average", n, size/n)
-	rawJS, err := bench.RawJetStream(ctx, bodies)
+	rawJS, err := bench.RawJetStream(ctx, bodies, false)
 	if err != nil {
 		return err
 	}
 	logf("raw JetStream: %.0f events/s", rawJS.PerSecond())
+	var rawJSSync bench.Result
+	if fsync {
+		if rawJSSync, err = bench.RawJetStream(ctx, bodies, true); err != nil {
+			return err
+		}
+		logf("raw JetStream with fsync: %.0f events/s", rawJSSync.PerSecond())
+	}
 	opts, _ := store.ParseDSN(ch.DSN("bench_raw"))
 	if err := store.Migrate(ctx, opts, slog.New(slog.DiscardHandler)); err != nil {
 		return err
@@ -118,7 +126,18 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half bool
 		}
 		rows = append(rows, pipelineRow(fmt.Sprintf("pipeline, %d events/s", rate), h, rawJS, rawCH))
 	}
+	if fsync {
+		envSync := append(append([]string(nil), env...), "VIGIL_DEV_NATS_FSYNC=true")
+		s, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_fsync"), Duration: d, Env: envSync, Log: logf}))
+		if err != nil {
+			return err
+		}
+		rows = append(rows, pipelineRow("pipeline, max rate, fsync every write", s, rawJSSync, rawCH))
+	}
 	printTable(rawJS, rawCH, rows, full)
+	if fsync {
+		fmt.Printf("\n%s: %.0f events/s (the fsync row's JetStream ratio is against this)\n", rawJSSync.Name, rawJSSync.PerSecond())
+	}
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/services/internal/driftsvc"
+	"github.com/vigilhq/vigil/services/internal/ingestsvc"
+	"github.com/vigilhq/vigil/services/internal/judgesvc"
 	"github.com/vigilhq/vigil/services/internal/notifysvc"
 	"github.com/vigilhq/vigil/services/internal/scorersvc"
 	"github.com/vigilhq/vigil/services/internal/writersvc"
@@ -18,6 +20,7 @@ type Dev struct {
 	NATSPort  int    `envconfig:"DEV_NATS_PORT" default:"4222" desc:"client port of the embedded NATS server"`
 	AdminAddr string `envconfig:"DEV_ADMIN_ADDR" default:":9100" desc:"listen address of vigil dev's /metrics, /healthz and /readyz"`
 	DemoRate  int    `envconfig:"DEV_DEMO_RATE" default:"40" desc:"events per second the demo traffic generator publishes"`
+	NATSFsync bool   `envconfig:"DEV_NATS_FSYNC" default:"false" desc:"fsync the embedded JetStream store on every write (the durable mode; see README, Durability)"`
 }
 
 // Validate reports every bad field at once.
@@ -33,7 +36,7 @@ func (d Dev) Validate() error {
 
 // Specs lists every configuration struct of every service, in README order.
 func Specs() []any {
-	return []any{&config.Common{}, &scorersvc.Config{}, &driftsvc.Config{}, &writersvc.Config{}, &notifysvc.Config{}, &Dev{}}
+	return []any{&config.Common{}, &scorersvc.Config{}, &driftsvc.Config{}, &writersvc.Config{}, &notifysvc.Config{}, &ingestsvc.Config{}, &judgesvc.Config{}, &Dev{}}
 }
 
 // Known returns the name of every variable any vigil service reads.
