@@ -128,9 +128,31 @@ func (c secrets) Score(in *Input) (event.Score, bool) {
 	if !hasOutput(ev) {
 		return event.Score{}, false
 	}
-	s := ev.Output
 	var counts [numSecretKinds]int
 	total := 0
+	c.scan(ev.Output, in.Output().Words(), func(kind, _, _ int) {
+		counts[kind]++
+		total++
+	})
+	sc := event.Score{Metric: c.Name(), Kind: c.Kind(), Value: float64(total)}
+	if total == 0 {
+		sc.Pass = true
+		return sc, true
+	}
+	var labels, found []string
+	for k, n := range counts {
+		if n > 0 {
+			labels = append(labels, secretKinds[k].label)
+			found = append(found, plural(n, secretKinds[k].one, secretKinds[k].many))
+		}
+	}
+	sc.Label = strings.Join(labels, ",")
+	sc.Reason = clip("Output contains "+strings.Join(found, ", ")+"; rotate exposed credentials and keep secrets out of prompts, context and tools' results.", maxReason)
+	return sc, true
+}
+
+// scan calls found with the kind and byte span of every secret in s, whose words are words.
+func (c secrets) scan(s string, words []Word, found func(kind, start, end int)) {
 	// Private key blocks; their base64 body is not counted again as a high-entropy token.
 	var blocks [][2]int
 	for off := 0; off < len(s); {
@@ -141,19 +163,17 @@ func (c secrets) Score(in *Input) (event.Score, bool) {
 		at := off + i
 		off = at + 16
 		if b := strings.LastIndex(s[max(0, at-40):at], "-----BEGIN "); b >= 0 {
-			counts[secretPrivateKey]++
-			total++
 			end := len(s)
 			if e := strings.Index(s[off:], "-----END "); e >= 0 {
 				end = off + e
 			}
+			found(secretPrivateKey, max(0, at-40)+b, end)
 			blocks = append(blocks, [2]int{off, end})
 			off = end
 		}
 	}
 	// Tokens are maximal runs of token bytes; they are found from the words (runs of letters and
 	// digits), joined across the token bytes that separate them, so prose costs one step a word.
-	words := in.Output().Words()
 	for i := 0; i < len(words); i++ {
 		start, end := int(words[i].Start), int(words[i].End)
 		if end-start < minSecret && (end == len(s) || !tokenBytes[s[end]]) && (start == 0 || !tokenBytes[s[start-1]]) {
@@ -173,25 +193,9 @@ func (c secrets) Score(in *Input) (event.Score, bool) {
 			continue
 		}
 		if k := c.classifyToken(s[start:end]); k >= 0 {
-			counts[k]++
-			total++
+			found(k, start, end)
 		}
 	}
-	sc := event.Score{Metric: c.Name(), Kind: c.Kind(), Value: float64(total)}
-	if total == 0 {
-		sc.Pass = true
-		return sc, true
-	}
-	var labels, found []string
-	for k, n := range counts {
-		if n > 0 {
-			labels = append(labels, secretKinds[k].label)
-			found = append(found, plural(n, secretKinds[k].one, secretKinds[k].many))
-		}
-	}
-	sc.Label = strings.Join(labels, ",")
-	sc.Reason = clip("Output contains "+strings.Join(found, ", ")+"; rotate exposed credentials and keep secrets out of prompts, context and tools' results.", maxReason)
-	return sc, true
 }
 
 // classifyToken returns the kind of secret tok is, or -1. A token may be an assignment such as

@@ -339,3 +339,41 @@ func TestWriterKilledMidStreamLosesNothing(t *testing.T) {
 		t.Errorf("distinct events = %d, want %d", got, want)
 	}
 }
+
+// TestNoRawSecretsReachClickHouse sends personal data and a key in an event and checks that the
+// stored row holds none of it while the pii and secrets scores still report it.
+func TestNoRawSecretsReachClickHouse(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, parts)
+	const card, key, mail = "4111 1111 1111 1111", "sk-proj-Zq81Xv03LmPa93KdQw72RtYu55", "jana.novak@mailbox.cz"
+	ev := &event.Event{EventID: "pii-1", Timestamp: time.Now().UTC(), App: "shop", Model: "m",
+		Input:    "My card is " + card + ", write to " + mail,
+		Messages: []event.Message{{Role: "user", Content: "use key " + key + " please"}},
+		Output:   "Charged " + card + " and used " + key + " for you.", FinishReason: "stop"}
+	publishEvents(t, h.deps.JS, []*event.Event{ev})
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		return count(t, h.conn, "SELECT count() FROM v_model_calls WHERE event_id = 'pii-1'") == 1 &&
+			count(t, h.conn, "SELECT count() FROM v_scores WHERE event_id = 'pii-1'") > 0
+	}, "event pii-1 not stored and scored")
+	for _, secret := range []string{card, key, mail, "4111"} {
+		n := count(t, h.conn, "SELECT count() FROM model_calls WHERE position(concat(input, messages, output, context, system_instructions, expected), ?) > 0", secret)
+		if n != 0 {
+			t.Errorf("%q is stored in model_calls", secret)
+		}
+	}
+	if got := count(t, h.conn, "SELECT count() FROM v_scores WHERE event_id = 'pii-1' AND metric IN ('pii', 'secrets', 'pii_input') AND pass = 0"); got != 3 {
+		t.Errorf("failed pii/secrets checks for pii-1 = %d, want 3 (the checks see the raw text)", got)
+	}
+	var output string
+	if err := h.conn.QueryRow(ctx, "SELECT output FROM v_model_calls WHERE event_id = 'pii-1'").Scan(&output); err != nil {
+		t.Fatal(err)
+	}
+	if output != "Charged [card] and used [openai_key] for you." {
+		t.Errorf("stored output = %q", output)
+	}
+}

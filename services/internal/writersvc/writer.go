@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/lifecycle"
+	"github.com/vigilhq/vigil/pkg/redact"
 	"github.com/vigilhq/vigil/pkg/store"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/services/internal/app"
@@ -25,6 +27,7 @@ type Config struct {
 	FlushInterval time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"1s" desc:"longest wait to fill a batch before inserting what arrived"`
 	AckWait       time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"time before an unacknowledged message is redelivered; kept alive while an insert is retried"`
 	AdminAddr     string        `envconfig:"WRITER_ADMIN_ADDR" default:":9104" desc:"listen address of the writer's /metrics, /healthz and /readyz"`
+	Redact        string        `envconfig:"WRITER_REDACT" default:"mask" desc:"what happens to e-mails, phone numbers, cards and secrets in stored text: mask, hash or off, per app as default=mask,shop=hash"`
 
 	RetainEvents      time.Duration `envconfig:"WRITER_RETAIN_EVENTS" default:"720h" desc:"how long model_calls keeps events (whole days are dropped; 0: forever)"`
 	RetainScores      time.Duration `envconfig:"WRITER_RETAIN_SCORES" default:"2160h" desc:"how long scores keeps score rows (0: forever)"`
@@ -57,6 +60,9 @@ func (c Config) Validate() error {
 	if c.AckWait < time.Second {
 		errs = append(errs, fmt.Errorf("VIGIL_WRITER_ACK_WAIT=%v: want at least 1s", c.AckWait))
 	}
+	if _, err := redact.ParsePolicy(c.Redact); err != nil {
+		errs = append(errs, fmt.Errorf("VIGIL_WRITER_REDACT=%q: %w", c.Redact, err))
+	}
 	for name, d := range map[string]time.Duration{"RETAIN_EVENTS": c.RetainEvents, "RETAIN_SCORES": c.RetainScores,
 		"RETAIN_ALERTS": c.RetainAlerts, "RETAIN_ROLLUP": c.RetainRollup, "RETENTION_INTERVAL": c.RetentionInterval} {
 		if d < 0 {
@@ -88,7 +94,31 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		}
 		rows = are.ExistingCollector.(*prometheus.CounterVec) // a writer rebuilt in the same process
 	}
-	decodeEvent := stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent})
+	policy, err := redact.ParsePolicy(cfg.Redact)
+	if err != nil {
+		return nil, fmt.Errorf("VIGIL_WRITER_REDACT: %w", err)
+	}
+	redactions := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vigil_writer_redactions_total",
+		Help: "Pieces of personal data and secrets masked or hashed before storage.",
+	})
+	if err := d.Registry.Register(redactions); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("register writer metrics: %w", err)
+		}
+		redactions = are.ExistingCollector.(prometheus.Counter)
+	}
+	decodeRaw := stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent})
+	// Redact after decoding: the scorer reads the raw event from the stream, so its pii and
+	// secrets scores stay; only the stored copy is masked.
+	decodeEvent := func(m jetstream.Msg) (*event.Event, error) {
+		ev, err := decodeRaw(m)
+		if err == nil {
+			redactions.Add(float64(policy.Event(ev)))
+		}
+		return ev, err
+	}
 	events, err := newSource(ctx, d, cfg, stream.Events, DurableEvents, stream.EventsRoot, cfg.BatchSize, decodeEvent,
 		sink[*event.Event]{conn: conn, table: store.TableModelCalls, rows: rows, insert: store.InsertModelCalls,
 			key: func(e *event.Event) string { return e.EventID }})
