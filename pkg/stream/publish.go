@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,7 +26,14 @@ func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) e
 
 const publishChunk = 1024
 
+// AckTimeout bounds the wait for JetStream's acknowledgements of one chunk. An ack can be lost
+// (a stream leader dies mid-publish); without a bound the stage would wait forever. On timeout the
+// stage retries the batch and de-duplication drops what was stored after all.
+const AckTimeout = 20 * time.Second
+
 func publishChunkOf(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
+	ctx, cancel := context.WithTimeout(ctx, AckTimeout)
+	defer cancel()
 	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	var errs []error
 	for _, m := range msgs {

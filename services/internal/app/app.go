@@ -73,7 +73,7 @@ func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", config.Redact(c.NATSURL), err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(stream.AckTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("open JetStream: %w", err)
