@@ -24,6 +24,9 @@ usage:
   vigil publish [EVENT_JSON ...]
                             validate and publish events (arguments, or one per line on stdin)
   vigil dlq ls|show|replay  inspect dead letters and send them back after a fix
+  vigil rules check|apply|show
+                            validate and apply the rules that choose each event's checks
+                            (scorers follow within seconds; vigil rules help)
   vigil silence add|ls|expire
                             mute alerts matching labels for a while (the notifier honours it)
   vigil eval dataset|run|runs|compare|gate
@@ -57,6 +60,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return runProbe(ctx, args[1:], out)
 	case "silence":
 		return runSilence(ctx, args[1:], out)
+	case "rules":
+		return runRules(ctx, args[1:], os.Stdin, out)
 	case "dlq":
 		return runDLQ(ctx, args[1:], out)
 	case "tail":

@@ -1,5 +1,6 @@
-// Package scorersvc is the scorer service: it consumes EVENTS, runs the checks and publishes one
-// scored record per event on SCORED.
+// Package scorersvc is the scorer service: it consumes EVENTS, runs the checks the rules select
+// for each event and publishes one scored record per event on SCORED. It follows the rules
+// document in the vigil_rules key-value bucket and switches to a new one without a restart.
 package scorersvc
 
 import (
@@ -7,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/rules"
 	"github.com/vigilhq/vigil/pkg/scoring"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/services/internal/app"
@@ -48,12 +53,18 @@ func (c Config) Validate() error {
 // Durable is the consumer all scorer replicas share.
 const Durable = "scorer"
 
-// Scorer is the scorer component.
+// Scorer is the scorer component: a source of events and a watch on the rules bucket.
 type Scorer struct {
-	*stream.Source[*event.Event]
+	src   *stream.Source[*event.Event]
+	stage *stage
+	store *rules.Store
+
+	mu        sync.Mutex
+	stopWatch func()
 }
 
-// New builds the scorer. contracts may be nil; ContractsDir is loaded into it.
+// New builds the scorer and creates the rules bucket if it is missing. contracts may be nil;
+// ContractsDir is loaded into it. Until Start has read the bucket, events get the default set.
 func New(ctx context.Context, d app.Deps, cfg Config, contracts *scoring.Contracts) (*Scorer, error) {
 	if contracts == nil {
 		contracts = scoring.NewContracts()
@@ -63,7 +74,11 @@ func New(ctx context.Context, d app.Deps, cfg Config, contracts *scoring.Contrac
 			return nil, fmt.Errorf("load VIGIL_SCORER_CONTRACTS_DIR: %w", err)
 		}
 	}
-	sc, err := scoring.New(scoring.Options{Contracts: contracts})
+	defaults, err := rules.Default(contracts)
+	if err != nil {
+		return nil, err
+	}
+	store, err := rules.OpenStore(ctx, d.JS)
 	if err != nil {
 		return nil, err
 	}
@@ -78,16 +93,93 @@ func New(ctx context.Context, d app.Deps, cfg Config, contracts *scoring.Contrac
 	if err != nil {
 		return nil, err
 	}
-	st := &stage{d: d, scorer: sc, partitions: d.Common.Streams.Partitions}
+	st := &stage{d: d, contracts: contracts, partitions: d.Common.Streams.Partitions,
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_scorer_rules_updates_total",
+			Help: "Rules documents the scorer read from the vigil_rules bucket, by outcome (applied, invalid: kept the previous rules, deleted: back to the default set).",
+		}, []string{"outcome"})}
+	for _, o := range []string{"applied", "invalid", "deleted"} {
+		st.updates.WithLabelValues(o)
+	}
+	if d.Registry != nil {
+		if err := d.Registry.Register(st.updates); err != nil {
+			return nil, fmt.Errorf("register scorer metrics: %w", err)
+		}
+	}
+	st.set.Store(defaults)
 	src := stream.NewSource(stream.SourceConfig{Stage: "scorer", BatchSize: cfg.BatchSize, MaxWait: cfg.MaxWait, PoisonDeliveries: 10, Workers: workers},
 		d.JS, cons, stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent}), st, d.Log, d.Metrics)
-	return &Scorer{Source: src}, nil
+	return &Scorer{src: src, stage: st, store: store}, nil
 }
+
+// Start loads the current rules, then follows the bucket and consumes events until Shutdown.
+func (s *Scorer) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopWatch == nil {
+		stop, err := s.store.Watch(ctx, s.stage.apply)
+		if err != nil {
+			return err
+		}
+		s.stopWatch = stop
+	}
+	return s.src.Start(ctx)
+}
+
+// Shutdown drains the source, then stops following the rules. It is idempotent.
+func (s *Scorer) Shutdown(ctx context.Context) error {
+	err := s.src.Shutdown(ctx)
+	s.mu.Lock()
+	stop := s.stopWatch
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	return err
+}
+
+// RulesVersion returns the version of the rules document in force (scoring.RulesVersion when
+// none is).
+func (s *Scorer) RulesVersion() string { return s.stage.set.Load().Version() }
 
 type stage struct {
 	d          app.Deps
-	scorer     *scoring.Scorer
+	contracts  *scoring.Contracts
 	partitions int
+	// set is swapped whole when the rules change; a batch loads it once.
+	set     atomic.Pointer[rules.Set]
+	updates *prometheus.CounterVec
+}
+
+// apply compiles a change of the rules document and swaps it in. A document that does not
+// parse or validate (written by other means than vigil rules apply) is logged and ignored: the
+// rules in force stay. A deleted document brings back the default set.
+func (s *stage) apply(u rules.Update) {
+	if u.Data == nil {
+		set, err := rules.Default(s.contracts)
+		if err != nil {
+			s.d.Log.Error("build default checks", "err", err)
+			return
+		}
+		s.set.Store(set)
+		s.updates.WithLabelValues("deleted").Inc()
+		s.d.Log.Info("rules deleted: scoring with the default set", "revision", u.Revision, "rules_version", set.Version())
+		return
+	}
+	doc, err := rules.Parse(u.Data)
+	var set *rules.Set
+	if err == nil {
+		set, err = rules.Compile(doc, s.contracts)
+	}
+	if err != nil {
+		s.updates.WithLabelValues("invalid").Inc()
+		s.d.Log.Error("ignore invalid rules document; keeping the rules in force", "revision", u.Revision,
+			"rules_version", s.set.Load().Version(), "err", err)
+		return
+	}
+	s.set.Store(set)
+	s.updates.WithLabelValues("applied").Inc()
+	s.d.Log.Info("rules applied", "revision", u.Revision, "rules_version", set.Version(), "rules", len(doc.Rules))
 }
 
 var _ stream.Stage[*event.Event] = (*stage)(nil)
@@ -97,12 +189,14 @@ var _ stream.Stage[*event.Event] = (*stage)(nil)
 func (s *stage) Process(ctx context.Context, events []*event.Event) error {
 	msgs := make([]*nats.Msg, len(events))
 	var scores []event.Score
+	set := s.set.Load()
 	for i, ev := range events {
-		scores = s.scorer.Score(ev, scores[:0])
+		scorer, version := set.For(ev)
+		scores = scorer.Score(ev, scores[:0])
 		series := ev.Series()
 		rec := event.Scored{
 			EventID: ev.EventID, Timestamp: ev.Timestamp, Series: series, Stage: ev.Stage,
-			Source: scoring.Source, RulesVersion: scoring.RulesVersion, Scores: scores,
+			Source: scoring.Source, RulesVersion: version, Scores: scores,
 		}
 		data, err := event.Marshal(&rec)
 		if err != nil {
