@@ -1,0 +1,257 @@
+package clienttest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/pkg/config"
+	"github.com/vigilhq/vigil/pkg/lifecycle"
+	"github.com/vigilhq/vigil/pkg/testkit"
+	"github.com/vigilhq/vigil/services/internal/app"
+	"github.com/vigilhq/vigil/services/internal/driftsvc"
+	"github.com/vigilhq/vigil/services/internal/ingestsvc"
+	"github.com/vigilhq/vigil/services/internal/pipeline"
+	"github.com/vigilhq/vigil/services/internal/scorersvc"
+	"github.com/vigilhq/vigil/services/internal/servicetest"
+	"github.com/vigilhq/vigil/services/internal/settings"
+	"github.com/vigilhq/vigil/services/internal/writersvc"
+)
+
+var ch *testkit.ClickHouse
+
+func TestMain(m *testing.M) { os.Exit(testkit.MainWithClickHouse(m, &ch)) }
+
+// clients is schemas/clients, seen from this package's directory.
+var clients = filepath.Join("..", "..", "..", "schemas", "clients")
+
+// shopKey is the ingest API key of app shop, the app every snippet publishes for.
+const shopKey = "shop-key-0123456789abcdef"
+
+// target is where a snippet sends its event: over NATS to the EVENTS stream, or over HTTP to the
+// ingest service.
+type target int
+
+const (
+	overNATS target = iota
+	overHTTP
+)
+
+// tool is a program a snippet needs, with how to install it.
+type tool struct{ name, install string }
+
+var (
+	goTool   = tool{"go", "install Go 1.26 from https://go.dev/dl/"}
+	nodeTool = tool{"node", "apt-get install -y nodejs npm (Node.js 20 or later)"}
+	npmTool  = tool{"npm", "apt-get install -y npm"}
+	pyTool   = tool{"python3", "apt-get install -y python3"}
+	curlTool = tool{"curl", "apt-get install -y curl"}
+	natsTool = tool{"nats", "go install github.com/nats-io/natscli/nats@latest (and put $(go env GOPATH)/bin on PATH)"}
+	ccTool   = tool{"cc", "apt-get install -y gcc libnats-dev"}
+)
+
+// need fails the test when a tool is missing: snippets are never skipped.
+func need(t *testing.T, tools ...tool) {
+	t.Helper()
+	for _, tl := range tools {
+		if _, err := exec.LookPath(tl.name); err != nil {
+			t.Fatalf("%s not found on PATH; %s (or run .ci/run)", tl.name, tl.install)
+		}
+	}
+}
+
+// command runs name in dir with the target's environment variables and a bounded time, and
+// returns its combined output; it fails the test with that output when the command fails.
+func command(t *testing.T, env []string, dir, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), dir, err, out)
+	}
+	return string(out)
+}
+
+// copyFiles copies files of dir into a fresh temporary directory and returns it, so that
+// building a snippet leaves nothing in the source tree.
+func copyFiles(t *testing.T, dir string, files ...string) string {
+	t.Helper()
+	tmp := t.TempDir()
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tmp
+}
+
+// TestClients runs each snippet with the event id as its argument and finds the event in
+// v_model_calls, with its checks in v_scores.
+func TestClients(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		to    target
+		tools []tool
+		// run runs the snippet and returns its output.
+		run func(t *testing.T, env []string, id string) string
+	}{
+		{"go", overNATS, []tool{goTool}, func(t *testing.T, env []string, id string) string {
+			return command(t, append(env, "GOWORK=off", "GOFLAGS=-mod=readonly"), filepath.Join(clients, "go"), "go", "run", ".", id)
+		}},
+		{"node", overNATS, []tool{nodeTool, npmTool}, func(t *testing.T, env []string, id string) string {
+			dir := copyFiles(t, filepath.Join(clients, "node"), "package.json", "package-lock.json", "publish.mjs")
+			out := command(t, env, dir, "npm", "ci", "--no-audit", "--no-fund")
+			return out + command(t, env, dir, "node", "publish.mjs", id)
+		}},
+		{"nats", overNATS, []tool{natsTool}, func(t *testing.T, env []string, id string) string {
+			return command(t, env, filepath.Join(clients, "nats"), "sh", "publish.sh", id)
+		}},
+		{"c", overNATS, []tool{ccTool}, func(t *testing.T, env []string, id string) string {
+			bin := filepath.Join(t.TempDir(), "publish")
+			out := command(t, env, filepath.Join(clients, "c"), "cc", "publish.c", "-lnats", "-o", bin)
+			return out + command(t, env, filepath.Join(clients, "c"), bin, id)
+		}},
+		{"python", overHTTP, []tool{pyTool}, func(t *testing.T, env []string, id string) string {
+			return command(t, env, filepath.Join(clients, "python"), "python3", "publish.py", id)
+		}},
+		{"curl", overHTTP, []tool{curlTool}, func(t *testing.T, env []string, id string) string {
+			return command(t, env, filepath.Join(clients, "curl"), "sh", "publish.sh", id)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			need(t, tc.tools...)
+			natsURL, conn := startPipeline(t)
+			var env []string
+			switch tc.to {
+			case overNATS:
+				env = []string{"VIGIL_NATS_URL=" + natsURL}
+			case overHTTP:
+				env = []string{"VIGIL_INGEST_URL=" + startIngest(t, natsURL), "VIGIL_INGEST_KEY=" + shopKey}
+			}
+			id := fmt.Sprintf("client-%s-%d", tc.name, time.Now().UnixNano())
+			out := tc.run(t, env, id)
+			testkit.Eventually(t, 30*time.Second, func() bool {
+				return count(t, conn, "SELECT count() FROM v_model_calls WHERE event_id = ?", id) == 1 &&
+					count(t, conn, "SELECT count() FROM v_scores WHERE event_id = ?", id) > 0
+			}, "event %s of the %s snippet is not in v_model_calls with its scores in v_scores; the snippet said:\n%s", id, tc.name, out)
+
+			var appName, model, output string
+			row := conn.QueryRow(context.Background(), "SELECT app, model, output FROM v_model_calls WHERE event_id = ?", id)
+			if err := row.Scan(&appName, &model, &output); err != nil {
+				t.Fatal(err)
+			}
+			if appName != "shop" || model != "gpt-4o-mini" || output != "Your order shipped yesterday." {
+				t.Errorf("v_model_calls %s = app %q model %q output %q, want shop gpt-4o-mini %q",
+					id, appName, model, output, "Your order shipped yesterday.")
+			}
+		})
+	}
+}
+
+// startPipeline runs the scorer, drift detector and writer on a fresh NATS server and a fresh
+// database, and returns the server's URL and a connection to the database.
+func startPipeline(t *testing.T) (string, driver.Conn) {
+	t.Helper()
+	ns := testkit.NATS(t)
+	dsn := ch.Database(t)
+	common := config.Common{NATSURL: ns.ClientURL(), ClickHouseDSN: dsn, Streams: config.Streams{
+		Replicas: 1, MaxAge: time.Hour, MaxBytes: -1, Duplicates: 2 * time.Minute, Partitions: 4, MaxEvent: 1 << 18}}
+	log := slog.New(slog.DiscardHandler)
+	nc, js, err := app.Connect(context.Background(), common, "test", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	conn := testkit.Conn(t, dsn)
+	deps := app.Deps{Common: common, Log: log, Registry: prometheus.NewPedanticRegistry(), NC: nc, JS: js}
+	parts, err := pipeline.Components(context.Background(), deps, pipeline.Config{
+		Scorer: scorersvc.Config{Workers: 1, BatchSize: 64, MaxWait: 50 * time.Millisecond, AckWait: 5 * time.Second},
+		Drift: driftsvc.Config{Window: 10 * time.Second, Grace: time.Second, BaselineSize: 200, MinSamples: 30,
+			Alpha: 0.001, MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, ResendWindows: 10,
+			BatchSize: 500, LeaseTTL: 3 * time.Second, CheckpointInterval: time.Second},
+		Writer: writersvc.Config{BatchSize: 1000, FlushInterval: 100 * time.Millisecond, AckWait: 3 * time.Second},
+	}, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runParts(t, parts)
+	return ns.ClientURL(), conn
+}
+
+// runIngest is the ingest service's run function (services/ingest), which a test outside its
+// main package cannot call.
+func runIngest(ctx context.Context) error {
+	var common config.Common
+	var c ingestsvc.Config
+	if err := config.Load(settings.Known(), &common, &c); err != nil {
+		return err
+	}
+	return app.Serve(ctx, "ingest", common, c.AdminAddr, func(d app.Deps) ([]lifecycle.Named, error) {
+		s, err := ingestsvc.New(d, c)
+		if err != nil {
+			return nil, err
+		}
+		return []lifecycle.Named{{Name: "http", Component: s}}, nil
+	})
+}
+
+// startIngest runs the ingest service against NATS at natsURL with shopKey for app shop, and
+// returns the API's base URL.
+func startIngest(t *testing.T, natsURL string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	servicetest.Start(t, runIngest, "VIGIL_INGEST_ADMIN_ADDR", map[string]string{
+		"VIGIL_NATS_URL": natsURL, "VIGIL_INGEST_ADDR": addr, "VIGIL_INGEST_API_KEYS": "shop:" + shopKey})
+	return "http://" + addr
+}
+
+func count(t *testing.T, conn driver.Conn, query string, args ...any) uint64 {
+	t.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func runParts(t *testing.T, parts []lifecycle.Named) {
+	t.Helper()
+	ctx := context.Background()
+	for _, p := range parts {
+		if err := p.Start(ctx); err != nil {
+			t.Fatalf("start %s: %v", p.Name, err)
+		}
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		for i := len(parts) - 1; i >= 0; i-- {
+			if err := parts[i].Shutdown(sctx); err != nil {
+				t.Errorf("shut down %s: %v", parts[i].Name, err)
+			}
+		}
+	})
+}
