@@ -92,6 +92,13 @@ func RawJetStream(ctx context.Context, bodies [][]byte, fsync bool) (Result, err
 		if _, err := js.PublishAsync(fmt.Sprintf("raw.%d", i%16), b, jetstream.WithMsgID(fmt.Sprint(i))); err != nil {
 			return Result{}, fmt.Errorf("publish raw: %w", err)
 		}
+		if i%2000 == 1999 { // stay below the client's limit of outstanding publishes (fsync is slow)
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			}
+		}
 	}
 	select {
 	case <-js.PublishAsyncComplete():
