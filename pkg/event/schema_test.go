@@ -102,7 +102,7 @@ func TestEventSchemaAgreesWithExamples(t *testing.T) {
 			}
 			parsed, err := validateInstance(t, sch, data)
 			if !parsed {
-				t.Skipf("%s is not valid JSON; only the decoder can judge it", path)
+				return // not JSON at all: only the decoder can judge it, and it did above
 			}
 			if err == nil {
 				t.Fatalf("schema accepts %s, which the decoder rejects (field %s)", path, field)

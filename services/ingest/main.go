@@ -7,8 +7,6 @@ import (
 	"context"
 	"os"
 
-	"github.com/vigilhq/vigil/pkg/config"
-	"github.com/vigilhq/vigil/pkg/lifecycle"
 	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/ingestsvc"
 	"github.com/vigilhq/vigil/services/internal/settings"
@@ -16,18 +14,4 @@ import (
 
 func main() { os.Exit(app.Main(run)) }
 
-func run(ctx context.Context) error {
-	var common config.Common
-	var c ingestsvc.Config
-	if err := config.Load(settings.Known(), &common, &c); err != nil {
-		return err
-	}
-	return app.Serve(ctx, "ingest", common, c.AdminAddr, func(d app.Deps) ([]lifecycle.Named, error) {
-		s, err := ingestsvc.New(d, c)
-		if err != nil {
-			return nil, err
-		}
-		d.Log.Info("ingest API listening", "addr", s.Addr())
-		return []lifecycle.Named{{Name: "http", Component: s}}, nil
-	})
-}
+func run(ctx context.Context) error { return ingestsvc.Run(ctx, settings.Known()) }

@@ -198,20 +198,7 @@ func startPipeline(t *testing.T) (string, driver.Conn) {
 
 // runIngest is the ingest service's run function (services/ingest), which a test outside its
 // main package cannot call.
-func runIngest(ctx context.Context) error {
-	var common config.Common
-	var c ingestsvc.Config
-	if err := config.Load(settings.Known(), &common, &c); err != nil {
-		return err
-	}
-	return app.Serve(ctx, "ingest", common, c.AdminAddr, func(d app.Deps) ([]lifecycle.Named, error) {
-		s, err := ingestsvc.New(d, c)
-		if err != nil {
-			return nil, err
-		}
-		return []lifecycle.Named{{Name: "http", Component: s}}, nil
-	})
-}
+func runIngest(ctx context.Context) error { return ingestsvc.Run(ctx, settings.Known()) }
 
 // startIngest runs the ingest service against NATS at natsURL with shopKey for app shop, and
 // returns the API's base URL.
