@@ -9,13 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
-
-	"github.com/segmentio/encoding/json"
 
 	"github.com/vigilhq/vigil/pkg/event"
 )
@@ -121,10 +117,6 @@ func (p *problems) err() error {
 	return &DatasetError{Problems: p.list, Omitted: p.omitted}
 }
 
-// strictParseFlags match keys to field names exactly and reject unknown keys, as the JSON Schema
-// does with additionalProperties false.
-const strictParseFlags = json.DisallowUnknownFields | json.DontMatchCaseInsensitiveStructFields
-
 // DecodeCase parses one case strictly (unknown or repeated keys, keys in another case, wrong types
 // and trailing data are rejected) and validates it. Every error is a *DatasetError naming the
 // field of each problem. The returned case does not alias data.
@@ -151,18 +143,17 @@ func decodeCase(p *problems, line int, data []byte) *Case {
 		return nil
 	}
 	var c Case
-	rest, err := json.Parse(trimmed, &c, strictParseFlags)
-	if err != nil {
-		field, reason := decodeProblem(err, trimmed)
-		p.add(line, field, reason)
-		return nil
-	}
-	if len(rest) != 0 {
-		p.add(line, caseTopLevel, "unexpected data after the JSON object; put one case on each line")
-		return nil
-	}
-	if key, dup := duplicateKey(trimmed); dup {
-		p.add(line, keyName(key), "appears twice; give each field once")
+	if err := event.UnmarshalStrict(trimmed, &c); err != nil {
+		var fe *event.FieldError
+		if !errors.As(err, &fe) {
+			p.add(line, caseTopLevel, err.Error())
+			return nil
+		}
+		field := fe.Field
+		if field == "(event)" {
+			field = caseTopLevel
+		}
+		p.add(line, field, fe.Reason)
 		return nil
 	}
 	before := len(p.list) + p.omitted
@@ -316,7 +307,7 @@ func readLine(br *bufio.Reader) (data []byte, tooLong bool, err error) {
 // MarshalCase encodes c as one compact JSON line (without the newline), in the field order of
 // Case; the form datasets are hashed and exported in.
 func MarshalCase(c *Case) ([]byte, error) {
-	b, err := json.Marshal(c)
+	b, err := event.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("encode case %s: %w", c.ID, err)
 	}
@@ -355,16 +346,23 @@ func CaseFromColumns(id, input, messages, expected, context, outputSchema string
 		c.Tags = tags
 	}
 	if messages != "" {
-		if _, err := json.Parse([]byte(messages), &c.Messages, strictParseFlags); err != nil {
+		if err := decodeColumn(messages, &c.Messages); err != nil {
 			return Case{}, fmt.Errorf("decode messages of case %s: %w", id, err)
 		}
 	}
 	if context != "" {
-		if _, err := json.Parse([]byte(context), &c.Context, strictParseFlags); err != nil {
+		if err := decodeColumn(context, &c.Context); err != nil {
 			return Case{}, fmt.Errorf("decode context of case %s: %w", id, err)
 		}
 	}
 	return c, nil
+}
+
+// decodeColumn reads a JSON array column that MarshalCase wrote, refusing fields the case lacks.
+func decodeColumn(data string, v any) error {
+	dec := stdjson.NewDecoder(strings.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // EncodeJSON encodes messages or passages for storage ("" when empty).
@@ -372,9 +370,9 @@ func EncodeJSON[T any](items []T) (string, error) {
 	if len(items) == 0 {
 		return "", nil
 	}
-	b, err := json.Marshal(items)
+	b, err := event.Marshal(items)
 	if err != nil {
-		return "", fmt.Errorf("encode %T: %w", items, err)
+		return "", err
 	}
 	return string(b), nil
 }
@@ -416,192 +414,4 @@ func Ref(name string, version uint32) string {
 
 func isIDByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
-}
-
-var caseType = reflect.TypeFor[Case]()
-
-// decodeProblem names the field a decoding error is about, and why, without quoting the input.
-func decodeProblem(err error, data []byte) (field, reason string) {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field = caseTopLevel
-		if typeErr.Field != "" {
-			field = indexPath(typeErr.Field)
-		}
-		return field, "wrong type: got JSON " + jsonKind(typeErr.Value) + ", want " + jsonTypeName(typeErr.Type)
-	}
-	msg := err.Error()
-	if quoted, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		name, uerr := strconv.Unquote(quoted)
-		if uerr != nil {
-			name = strings.Trim(quoted, `"`)
-		}
-		name = keyName(name)
-		if path, found := unknownFieldPath(data); found {
-			name = path
-		}
-		return name, "unknown field"
-	}
-	msg = strings.TrimPrefix(msg, "json: ")
-	if i := strings.Index(msg, ": "); i >= 0 {
-		msg = msg[:i] // the rest quotes input
-	}
-	q := strconv.Quote(msg)
-	return caseTopLevel, "malformed JSON: " + q[1:len(q)-1]
-}
-
-// indexPath rewrites the decoder's dotted path ("context.1.id") as "context[1].id". Case has no
-// maps, so every numeric segment is an index.
-func indexPath(dotted string) string {
-	var b strings.Builder
-	for i, seg := range strings.Split(dotted, ".") {
-		if _, err := strconv.Atoi(seg); err == nil {
-			b.WriteString("[" + seg + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(seg)
-	}
-	return b.String()
-}
-
-func jsonKind(value string) string {
-	if strings.HasPrefix(value, "number ") && strings.HasSuffix(value, " overflows") {
-		return "number"
-	}
-	if v, err := strconv.Unquote(value); err == nil {
-		value = v
-	}
-	if value == "" {
-		return "value"
-	}
-	switch c := value[0]; {
-	case c == '"':
-		return "string"
-	case c == '{':
-		return "object"
-	case c == '[':
-		return "array"
-	case c == 't', c == 'f':
-		return "boolean"
-	case c == 'n':
-		return "null"
-	case c == '-', c >= '0' && c <= '9':
-		return "number"
-	}
-	return "value"
-}
-
-func jsonTypeName(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Struct, reflect.Map:
-		return "object"
-	}
-	return t.String()
-}
-
-// duplicateKey reports the first top-level key that data, a JSON object, holds twice.
-func duplicateKey(data []byte) (string, bool) {
-	dec := stdjson.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != stdjson.Delim('{') {
-		return "", false
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", false
-		}
-		key, _ := tok.(string)
-		if seen[key] {
-			return key, true
-		}
-		seen[key] = true
-		var skip stdjson.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return "", false
-		}
-	}
-	return "", false
-}
-
-// unknownFieldPath finds, in document order, the first key that the type it decodes into does not
-// declare, and returns its path ("messages[0].name").
-func unknownFieldPath(data []byte) (string, bool) {
-	dec := stdjson.NewDecoder(bytes.NewReader(data))
-	path, found, _ := walkUnknown(dec, caseType, "")
-	return path, found
-}
-
-func walkUnknown(dec *stdjson.Decoder, t reflect.Type, path string) (string, bool, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", false, err
-	}
-	delim, ok := tok.(stdjson.Delim)
-	if !ok {
-		return "", false, nil
-	}
-	switch {
-	case delim == '{' && t.Kind() == reflect.Struct:
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return "", false, err
-			}
-			key, _ := tok.(string)
-			p := keyName(key)
-			if path != "" {
-				p = path + "." + p
-			}
-			ft, known := jsonField(t, key)
-			if !known {
-				return p, true, nil
-			}
-			if p, found, err := walkUnknown(dec, ft, p); found || err != nil {
-				return p, found, err
-			}
-		}
-	case delim == '[' && t.Kind() == reflect.Slice:
-		for i := 0; dec.More(); i++ {
-			if p, found, err := walkUnknown(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); found || err != nil {
-				return p, found, err
-			}
-		}
-	default:
-		return "", false, errors.New("type mismatch")
-	}
-	_, err = dec.Token()
-	return "", false, err
-}
-
-// keyName is how a path shows an object key from the input: as is, or quoted when it is empty or
-// holds characters that are not printable, so that the path names something and stays one line.
-func keyName(key string) string {
-	for _, r := range key {
-		if !unicode.IsPrint(r) || r == utf8.RuneError {
-			return strconv.Quote(key)
-		}
-	}
-	if key == "" {
-		return `""`
-	}
-	return key
-}
-
-func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.IsExported() && tag == name {
-			return f.Type, true
-		}
-	}
-	return nil, false
 }

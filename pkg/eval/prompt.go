@@ -6,8 +6,6 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/segmentio/encoding/json"
-
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
@@ -28,7 +26,7 @@ type promptPart struct {
 
 var promptFuncs = template.FuncMap{
 	"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
+		b, err := event.Marshal(v)
 		return string(b), err
 	},
 	"join": strings.Join,

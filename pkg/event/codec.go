@@ -44,11 +44,8 @@ func (d Decoder) Decode(data []byte) (*Event, error) {
 		return nil, invalidUTF8(data, topLevelKeys(data))
 	}
 	var ev Event
-	if err := strictUnmarshal(data, &ev); err != nil {
+	if err := UnmarshalStrict(data, &ev); err != nil {
 		return nil, err
-	}
-	if key, dup := duplicateKey(topLevelKeys(data)); dup {
-		return nil, &FieldError{Field: key, Reason: "appears twice; send each field once"}
 	}
 	var p problems
 	if err := ev.Validate(); err != nil {
@@ -66,6 +63,21 @@ func (d Decoder) Decode(data []byte) (*Event, error) {
 		return nil, err
 	}
 	return &ev, nil
+}
+
+// UnmarshalStrict decodes one JSON object into v, a pointer to a struct, by the rules Decode
+// applies to events: unknown fields, keys in another case, wrong types, trailing data and
+// top-level keys given twice are rejected. Each rejection is a *FieldError naming the field (a
+// path such as "context[1].id", or "(event)" for the whole body); no reason quotes the input.
+// Other contracts (eval cases) decode with it so that every decoder of the project agrees.
+func UnmarshalStrict(data []byte, v any) error {
+	if err := strictUnmarshal(data, v); err != nil {
+		return err
+	}
+	if key, dup := duplicateKey(topLevelKeys(data)); dup {
+		return &FieldError{Field: key, Reason: "appears twice; send each field once"}
+	}
+	return nil
 }
 
 // hasOutput reports whether data, an object that strictUnmarshal accepted, has a non-null output.
