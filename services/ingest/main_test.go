@@ -18,23 +18,18 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/prometheus/client_golang/prometheus"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigilhq/vigil/pkg/config"
-	"github.com/vigilhq/vigil/pkg/lifecycle"
 	"github.com/vigilhq/vigil/pkg/otlp"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
 	"github.com/vigilhq/vigil/services/internal/app"
-	"github.com/vigilhq/vigil/services/internal/driftsvc"
 	"github.com/vigilhq/vigil/services/internal/ingestsvc"
-	"github.com/vigilhq/vigil/services/internal/pipeline"
-	"github.com/vigilhq/vigil/services/internal/scorersvc"
+	"github.com/vigilhq/vigil/services/internal/pipelinetest"
 	"github.com/vigilhq/vigil/services/internal/servicetest"
-	"github.com/vigilhq/vigil/services/internal/writersvc"
 )
 
 var ch *testkit.ClickHouse
@@ -215,30 +210,9 @@ func exportFrom(t *testing.T, file string, runID byte) *tracepb.TracesData {
 // into the pipeline, and finds each mapped model call in v_model_calls with its checks in
 // v_scores.
 func TestOTLPEndToEnd(t *testing.T) {
-	ns := testkit.NATS(t)
-	dsn := ch.Database(t)
-	common := config.Common{NATSURL: ns.ClientURL(), ClickHouseDSN: dsn, Streams: config.Streams{
-		Replicas: 1, MaxAge: time.Hour, MaxBytes: -1, Duplicates: 2 * time.Minute, Partitions: 4, MaxEvent: 1 << 18}}
-	log := slog.New(slog.DiscardHandler)
-	nc, js, err := app.Connect(context.Background(), common, "test", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	conn := testkit.Conn(t, dsn)
-	deps := app.Deps{Common: common, Log: log, Registry: prometheus.NewPedanticRegistry(), NC: nc, JS: js}
-	parts, err := pipeline.Components(context.Background(), deps, pipeline.Config{
-		Scorer: scorersvc.Config{Workers: 1, BatchSize: 64, MaxWait: 50 * time.Millisecond, AckWait: 5 * time.Second},
-		Drift: driftsvc.Config{Window: 10 * time.Second, Grace: time.Second, BaselineSize: 200, MinSamples: 30,
-			Alpha: 0.001, MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, ResendWindows: 10,
-			BatchSize: 500, LeaseTTL: 3 * time.Second, CheckpointInterval: time.Second},
-		Writer: writersvc.Config{BatchSize: 1000, FlushInterval: 100 * time.Millisecond, AckWait: 3 * time.Second},
-	}, conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runParts(t, parts)
-	_, base := startIngest(t, ns.ClientURL())
+	pl := pipelinetest.Start(t, ch)
+	conn := pl.Conn
+	_, base := startIngest(t, pl.NATSURL)
 
 	// Protobuf: current GenAI conventions and OpenLLMetry. JSON: OpenInference and the
 	// conventions of v1.36 and before (content in span events).
@@ -368,23 +342,4 @@ func count(t *testing.T, conn driver.Conn, query string) uint64 {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n
-}
-
-func runParts(t *testing.T, parts []lifecycle.Named) {
-	t.Helper()
-	ctx := context.Background()
-	for _, p := range parts {
-		if err := p.Start(ctx); err != nil {
-			t.Fatalf("start %s: %v", p.Name, err)
-		}
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		for i := len(parts) - 1; i >= 0; i-- {
-			if err := parts[i].Shutdown(sctx); err != nil {
-				t.Errorf("shut down %s: %v", parts[i].Name, err)
-			}
-		}
-	})
 }

@@ -3,7 +3,6 @@ package clienttest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -13,19 +12,12 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigilhq/vigil/pkg/config"
-	"github.com/vigilhq/vigil/pkg/lifecycle"
 	"github.com/vigilhq/vigil/pkg/testkit"
-	"github.com/vigilhq/vigil/services/internal/app"
-	"github.com/vigilhq/vigil/services/internal/driftsvc"
 	"github.com/vigilhq/vigil/services/internal/ingestsvc"
-	"github.com/vigilhq/vigil/services/internal/pipeline"
-	"github.com/vigilhq/vigil/services/internal/scorersvc"
+	"github.com/vigilhq/vigil/services/internal/pipelinetest"
 	"github.com/vigilhq/vigil/services/internal/servicetest"
 	"github.com/vigilhq/vigil/services/internal/settings"
-	"github.com/vigilhq/vigil/services/internal/writersvc"
 )
 
 var ch *testkit.ClickHouse
@@ -138,7 +130,8 @@ func TestClients(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			need(t, tc.tools...)
-			natsURL, conn := startPipeline(t)
+			pl := pipelinetest.Start(t, ch)
+			natsURL, conn := pl.NATSURL, pl.Conn
 			var env []string
 			switch tc.to {
 			case overNATS:
@@ -164,36 +157,6 @@ func TestClients(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startPipeline runs the scorer, drift detector and writer on a fresh NATS server and a fresh
-// database, and returns the server's URL and a connection to the database.
-func startPipeline(t *testing.T) (string, driver.Conn) {
-	t.Helper()
-	ns := testkit.NATS(t)
-	dsn := ch.Database(t)
-	common := config.Common{NATSURL: ns.ClientURL(), ClickHouseDSN: dsn, Streams: config.Streams{
-		Replicas: 1, MaxAge: time.Hour, MaxBytes: -1, Duplicates: 2 * time.Minute, Partitions: 4, MaxEvent: 1 << 18}}
-	log := slog.New(slog.DiscardHandler)
-	nc, js, err := app.Connect(context.Background(), common, "test", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	conn := testkit.Conn(t, dsn)
-	deps := app.Deps{Common: common, Log: log, Registry: prometheus.NewPedanticRegistry(), NC: nc, JS: js}
-	parts, err := pipeline.Components(context.Background(), deps, pipeline.Config{
-		Scorer: scorersvc.Config{Workers: 1, BatchSize: 64, MaxWait: 50 * time.Millisecond, AckWait: 5 * time.Second},
-		Drift: driftsvc.Config{Window: 10 * time.Second, Grace: time.Second, BaselineSize: 200, MinSamples: 30,
-			Alpha: 0.001, MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, ResendWindows: 10,
-			BatchSize: 500, LeaseTTL: 3 * time.Second, CheckpointInterval: time.Second},
-		Writer: writersvc.Config{BatchSize: 1000, FlushInterval: 100 * time.Millisecond, AckWait: 3 * time.Second},
-	}, conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runParts(t, parts)
-	return ns.ClientURL(), conn
 }
 
 // runIngest is the ingest service's run function (services/ingest), which a test outside its
@@ -222,23 +185,4 @@ func count(t *testing.T, conn driver.Conn, query string, args ...any) uint64 {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n
-}
-
-func runParts(t *testing.T, parts []lifecycle.Named) {
-	t.Helper()
-	ctx := context.Background()
-	for _, p := range parts {
-		if err := p.Start(ctx); err != nil {
-			t.Fatalf("start %s: %v", p.Name, err)
-		}
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		for i := len(parts) - 1; i >= 0; i-- {
-			if err := parts[i].Shutdown(sctx); err != nil {
-				t.Errorf("shut down %s: %v", parts[i].Name, err)
-			}
-		}
-	})
 }
