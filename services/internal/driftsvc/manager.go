@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigilhq/vigil/pkg/telemetry"
 	"github.com/vigilhq/vigil/services/internal/app"
 )
 
@@ -61,12 +62,8 @@ func newManager(ctx context.Context, d app.Deps, cfg Config) (*Manager, error) {
 	}
 	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_drift_partitions_owned", Help: "SCORED partitions this replica owns."})
 	if d.Registry != nil {
-		if err := d.Registry.Register(gauge); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, fmt.Errorf("register drift metrics: %w", err)
-			}
-			gauge = are.ExistingCollector.(prometheus.Gauge)
+		if gauge, err = telemetry.Register[prometheus.Gauge](d.Registry, gauge); err != nil {
+			return nil, err
 		}
 	}
 	return &Manager{d: d, cfg: cfg, partitions: max(d.Common.Streams.Partitions, 1), leases: leases, members: members, state: state,

@@ -18,6 +18,7 @@ import (
 	"github.com/vigilhq/vigil/pkg/redact"
 	"github.com/vigilhq/vigil/pkg/store"
 	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/telemetry"
 	"github.com/vigilhq/vigil/services/internal/app"
 )
 
@@ -87,12 +88,9 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		Name: "vigil_writer_rows_total",
 		Help: "Rows inserted into ClickHouse, and redelivered rows skipped because they were already stored.",
 	}, []string{"table", "outcome"})
-	if err := d.Registry.Register(rows); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, fmt.Errorf("register writer metrics: %w", err)
-		}
-		rows = are.ExistingCollector.(*prometheus.CounterVec) // a writer rebuilt in the same process
+	rows, err := telemetry.Register(d.Registry, rows)
+	if err != nil {
+		return nil, err
 	}
 	policy, err := redact.ParsePolicy(cfg.Redact)
 	if err != nil {
@@ -102,12 +100,8 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		Name: "vigil_writer_redactions_total",
 		Help: "Pieces of personal data and secrets masked or hashed before storage.",
 	})
-	if err := d.Registry.Register(redactions); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, fmt.Errorf("register writer metrics: %w", err)
-		}
-		redactions = are.ExistingCollector.(prometheus.Counter)
+	if redactions, err = telemetry.Register(d.Registry, redactions); err != nil {
+		return nil, err
 	}
 	decodeRaw := stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent})
 	// Redact after decoding: the scorer reads the raw event from the stream, so its pii and
