@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -231,9 +232,19 @@ The regression is now an alert. Look at it from another terminal:
 
   clickhouse-client -d vigil -q "SELECT at, state, severity, metric, summary FROM v_alerts WHERE resend = 0 ORDER BY at"
   clickhouse-client -d vigil -q "SELECT prompt_version, metric, round(avg(pass), 3) AS pass_rate, count() FROM v_scores GROUP BY prompt_version, metric ORDER BY metric, prompt_version"
-  VIGIL_NATS_URL=%s go run ./services/vigil tail --all
+  VIGIL_NATS_URL=%s %s tail --all
 
 (ClickHouse DSN: %s)
 
-`, natsURL, dsn)
+`, natsURL, selfCommand(), dsn)
+}
+
+// selfCommand is how the user can run this binary again: its path as invoked, or `go run` when it
+// was built into a temporary directory by `go run`.
+func selfCommand() string {
+	self := os.Args[0]
+	if strings.Contains(self, "go-build") {
+		return "go run ./services/vigil"
+	}
+	return self
 }
