@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +76,8 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
+	limitMemory(c.dev.MemoryMiB, log)
+
 	ns, err := startEmbeddedNATS(c.dev)
 	if err != nil {
 		return err
@@ -119,6 +123,17 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	}
 	log.Info("vigil dev running; Ctrl-C to stop", "admin", admin.Addr())
 	return lifecycle.Run(ctx, log, app.ShutdownGrace, admin.SetReady, components...)
+}
+
+// limitMemory sets the Go runtime's soft memory limit, so that the heap of a process that holds
+// the NATS server and every stage stays near its configured size under a backlog instead of
+// growing to twice the live data between collections.
+func limitMemory(mib int, log *slog.Logger) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set || mib == 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(mib) << 20)
+	log.Info("Go memory limit set", "mib", mib)
 }
 
 func startEmbeddedNATS(dev settings.Dev) (*server.Server, error) {

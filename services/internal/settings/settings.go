@@ -21,6 +21,7 @@ type Dev struct {
 	AdminAddr string `envconfig:"DEV_ADMIN_ADDR" default:":9100" desc:"listen address of vigil dev's /metrics, /healthz and /readyz"`
 	DemoRate  int    `envconfig:"DEV_DEMO_RATE" default:"40" desc:"events per second the demo traffic generator publishes"`
 	NATSFsync bool   `envconfig:"DEV_NATS_FSYNC" default:"false" desc:"fsync the embedded JetStream store on every write (the durable mode; see README, Durability)"`
+	MemoryMiB int    `envconfig:"DEV_MEMORY_LIMIT_MIB" default:"768" desc:"soft limit of vigil dev's Go heap in MiB (the garbage collector works harder near it; 0 turns it off; GOMEMLIMIT, when set, wins)"`
 }
 
 // Validate reports every bad field at once.
@@ -30,6 +31,9 @@ func (d Dev) Validate() error {
 	}
 	if d.DemoRate < 1 || d.DemoRate > 100000 {
 		return fmt.Errorf("VIGIL_DEV_DEMO_RATE=%d: want 1 to 100000", d.DemoRate)
+	}
+	if d.MemoryMiB < 0 {
+		return fmt.Errorf("VIGIL_DEV_MEMORY_LIMIT_MIB=%d: want 0 (off) or more", d.MemoryMiB)
 	}
 	return nil
 }
