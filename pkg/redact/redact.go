@@ -18,7 +18,7 @@ import (
 type Mode string
 
 const (
-	// Mask replaces it with its kind: [email], [card], [openai_key].
+	// Mask replaces it with its kind: [email], [card], [iban], [national_id], [openai_key].
 	Mask Mode = "mask"
 	// Hash replaces it with its kind and a short hash, so equal values stay countable.
 	Hash Mode = "hash"

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/pkg/event"
 )
@@ -15,7 +16,7 @@ import (
 func init() {
 	RegisterInfo(Info{
 		Name: "pii", Kind: event.KindCheck,
-		Description: "Does the output contain personal data (email addresses, payment card numbers, phone numbers)?",
+		Description: "Does the output contain personal data (email addresses, payment card numbers, IBANs, national identity numbers, phone numbers)?",
 		Applies:     "status is not error",
 		Fails:       "a hit of a selected kind that is not in ignore",
 		Params:      piiParams,
@@ -24,8 +25,8 @@ func init() {
 
 // piiParams are the parameters of pii and pii_input.
 var piiParams = []ParamInfo{
-	{Name: "kinds", Type: "strings", Default: []string{"card", "email", "phone"}, Doc: "kinds of personal data to detect: card, email, phone"},
-	{Name: "ignore", Type: "strings", Default: []string{}, Doc: "values that are not personal data, such as the support address or hotline (emails compared in lower case, numbers by their digits, country code aside)"},
+	{Name: "kinds", Type: "strings", Default: piiKindNames(), Doc: "kinds of personal data to detect: card, email, iban, national_id, phone"},
+	{Name: "ignore", Type: "strings", Default: []string{}, Doc: "values that are not personal data, such as the support address or hotline (emails compared in lower case, numbers by their digits, country code aside, IBANs and identity numbers by their letters and digits)"},
 }
 
 // pii is the "pii" check: does the output contain personal data? The same check on the prompt is
@@ -33,21 +34,28 @@ var piiParams = []ParamInfo{
 //
 // Inputs: Output. Applies to every event whose status is not "error".
 // Output: value = number of hits; pass when there are none. Otherwise fail, label = the kinds
-// found, sorted and comma-separated ("card", "email", "phone"), and a reason that counts the hits
-// per kind without repeating them. Kinds:
+// found, sorted and comma-separated ("card", "email", "iban", "national_id", "phone"), and a
+// reason that counts the hits per kind without repeating them. Kinds:
 //   - email: local@domain.tld; the reserved example domains (example.com/.net/.org and the
 //     .example, .test, .invalid and .localhost TLDs) are ignored as placeholders, and so are image
 //     names such as logo@2x.png.
 //   - card: 13 to 19 digits, in groups separated by single spaces or dashes, starting with 2-6
 //     (the major card networks) and passing the Luhn checksum, so random digit strings rarely fire.
+//   - iban: an IBAN of its country's registered length whose ISO 13616 mod-97 checksum holds,
+//     compact or in groups of four separated by single spaces (see check_pii_iban.go).
+//   - national_id: a US Social Security number, UK National Insurance number, Spanish DNI or
+//     NIE, French NIR, Italian codice fiscale or Brazilian CPF in its usual written shape, with
+//     its checksum or, where it has none, its never-issued ranges excluded (see
+//     check_pii_national_id.go).
 //   - phone: 9 to 15 digits in E.164 ("+49 30 1234567", "+14155550132"), with an area code in
 //     parentheses ("(415) 555-0132"), North American ("415-555-0132") or a national format with a
 //     leading 0 and one kind of separator ("030 12345678", "06 12 34 56 78").
 //
-// Parameters: kinds (strings, default card, email, phone: the kinds detected), ignore (strings,
-// default none: values that are not personal data, such as a company's support address or
-// hotline; emails are compared in lower case, numbers by their digits, a country code or trunk
-// prefix aside).
+// Parameters: kinds (strings, default card, email, iban, national_id, phone: the kinds
+// detected), ignore (strings, default none: values that are not personal data, such as a
+// company's support address or hotline; emails are compared in lower case, numbers by their
+// digits, a country code or trunk prefix aside, IBANs and identity numbers by their letters and
+// digits).
 type pii struct {
 	name   string
 	what   string             // "Output" or "Input", for reasons
@@ -62,6 +70,8 @@ var _ Check = (*pii)(nil)
 const (
 	piiCard = iota
 	piiEmail
+	piiIBAN
+	piiNationalID
 	piiPhone
 	numPIIKinds
 )
@@ -69,11 +79,13 @@ const (
 var piiKinds = [numPIIKinds]struct{ kind, one, many string }{
 	{"card", "payment card number", "payment card numbers"},
 	{"email", "email address", "email addresses"},
+	{"iban", "IBAN", "IBANs"},
+	{"national_id", "national identity number", "national identity numbers"},
 	{"phone", "phone number", "phone numbers"},
 }
 
 func newPII(name, what string, text func(*Input) *Text, p Params) (Check, error) {
-	kinds, err1 := p.Strings("kinds", []string{"card", "email", "phone"})
+	kinds, err1 := p.Strings("kinds", piiKindNames())
 	ignore, err2 := p.Strings("ignore", nil)
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
@@ -83,7 +95,7 @@ func newPII(name, what string, text func(*Input) *Text, p Params) (Check, error)
 	for i, k := range kinds {
 		j := slices.IndexFunc(piiKinds[:], func(pk struct{ kind, one, many string }) bool { return pk.kind == k })
 		if j < 0 {
-			errs = append(errs, &ParamError{Param: fmt.Sprintf("%q[%d]", "kinds", i), Problem: fmt.Sprintf("unknown kind %q (known: card, email, phone)", clip(k, 20))})
+			errs = append(errs, &ParamError{Param: fmt.Sprintf("%q[%d]", "kinds", i), Problem: fmt.Sprintf("unknown kind %q (known: %s)", clip(k, 20), strings.Join(piiKindNames(), ", "))})
 			continue
 		}
 		c.kinds[j] = true
@@ -97,11 +109,32 @@ func newPII(name, what string, text func(*Input) *Text, p Params) (Check, error)
 	return c, errors.Join(errs...)
 }
 
+// piiKindNames returns the names of all kinds, the default of the kinds parameter.
+func piiKindNames() []string {
+	names := make([]string, len(piiKinds))
+	for i, k := range piiKinds {
+		names[i] = k.kind
+	}
+	return names
+}
+
 // normalizePII returns the form in which a hit is compared with the ignore list: an email in
-// lower case, a number as its digits without leading zeros.
+// lower case, a value with letters (an IBAN, an identity number) as its letters and digits in
+// upper case, a number as its digits without leading zeros.
 func normalizePII(v string) string {
 	if strings.ContainsRune(v, '@') {
 		return strings.ToLower(strings.TrimSpace(v))
+	}
+	if strings.IndexFunc(v, func(r rune) bool { return r < utf8.RuneSelf && isAlnum(byte(r)) && !isDigit(byte(r)) }) >= 0 {
+		return strings.Map(func(r rune) rune {
+			switch {
+			case '0' <= r && r <= '9', 'A' <= r && r <= 'Z':
+				return r
+			case 'a' <= r && r <= 'z':
+				return r - 'a' + 'A'
+			}
+			return -1
+		}, v)
 	}
 	return strings.TrimLeft(strings.Map(func(r rune) rune {
 		if '0' <= r && r <= '9' {
@@ -118,7 +151,7 @@ func normalizePII(v string) string {
 func (c *pii) ignored(v string) bool {
 	n := normalizePII(v)
 	for _, ig := range c.ignore {
-		if n == ig || len(n) >= 7 && len(ig) >= 7 && !strings.ContainsRune(n, '@') &&
+		if n == ig || len(n) >= 7 && len(ig) >= 7 && allDigits(n) && allDigits(ig) &&
 			(strings.HasSuffix(n, ig) || strings.HasSuffix(ig, n)) {
 			return true
 		}
@@ -192,22 +225,74 @@ var (
 // words are words.
 func piiScan(s string, words []Word, found func(kind, start, end int)) {
 	scanEmails(s, func(start, end int) { found(piiEmail, start, end) })
+	// IBANs and identity numbers first: their digits must not count as a card or phone too.
+	// Both scans visit only the words that hold a digit: few in prose.
+	var digitBuf [64]int32
+	digits := digitBuf[:0]
+	for wi := range words {
+		if words[wi].Flags&WordDigit != 0 {
+			digits = append(digits, int32(wi))
+		}
+	}
+	var idBuf [4][2]int
+	ids := idBuf[:0]
+	idScan(s, words, digits, func(kind, start, end int) {
+		found(kind, start, end)
+		ids = append(ids, [2]int{start, end})
+	})
 	var taken [][2]int
-	for a, b := range numberSpans(s, words) {
-		// Cards first, so that a card number is not counted as a phone number too.
+	for a, b := range numberSpans(s, words, digits) {
+		// Cards next, so that a card number is not counted as a phone number too.
 		taken = taken[:0]
 		for _, m := range digitRunRE.FindAllStringIndex(s[a:b], -1) {
 			if start := a + m[0]; start == 0 || s[start-1] != '+' {
 				for _, span := range cardSpans(s, start, a+m[1]) {
-					found(piiCard, span[0], span[1])
-					taken = append(taken, span)
+					if !overlaps(ids, span[0], span[1]) {
+						found(piiCard, span[0], span[1])
+						taken = append(taken, span)
+					}
 				}
 			}
 		}
 		for _, m := range phoneRE.FindAllStringIndex(s[a:b], -1) {
-			if start, end := a+m[0], a+m[1]; isPhone(s, start, end) && !overlaps(taken, start, end) {
+			if start, end := a+m[0], a+m[1]; isPhone(s, start, end) && !overlaps(taken, start, end) && !overlaps(ids, start, end) {
 				found(piiPhone, start, end)
 			}
+		}
+	}
+}
+
+// idScan calls found with the kind and span of every IBAN and national identity number in s,
+// whose words are words, of which those at the indexes digits hold a digit. Each starts at the start of a word that holds a digit, or, for a spaced
+// UK National Insurance number ("AB 12 34 56 C"), at the two-letter word before one.
+func idScan(s string, words []Word, digits []int32, found func(kind, start, end int)) {
+	covered := 0 // s[:covered] holds a hit
+	for _, wi := range digits {
+		w := &words[wi]
+		if int(w.Start) < covered {
+			continue
+		}
+		start, n := int(w.Start), int(w.End-w.Start)
+		// A spaced NINO or separated NIE starts at the letters before this word.
+		if wi > 0 && start >= 2 && (s[start-1] == ' ' || s[start-1] == '-') {
+			if p := &words[wi-1]; int(p.End) == start-1 && int(p.Start) >= covered && p.End-p.Start <= 2 && isUpper(s[p.Start]) {
+				if end := nationalIDAt(s, int(p.Start), int(p.End-p.Start)); end > 0 {
+					found(piiNationalID, int(p.Start), end)
+					covered = end
+					continue
+				}
+			}
+		}
+		if n == 4 || n >= 15 && n <= maxIBAN {
+			if end := ibanAt(s, start); end > 0 && freeStart(s, start) {
+				found(piiIBAN, start, end)
+				covered = end
+				continue
+			}
+		}
+		if end := nationalIDAt(s, start, n); end > 0 {
+			found(piiNationalID, start, end)
+			covered = end
 		}
 	}
 }
@@ -268,13 +353,14 @@ func imageDensity(domain string) bool {
 // numberSpans yields the start and end of each stretch of s that may hold a phone or card
 // number: it starts at a digit (or at '+' or '(' before one), runs over digits and over up to two
 // separators (space . - / parentheses) followed by a digit, and holds at least 9 digits. Digits
-// are found through the words of s that hold one, so text without numbers costs nothing.
-func numberSpans(s string, words []Word) iter.Seq2[int, int] {
+// are found through the words of s that hold one (at the indexes digits of words), so text
+// without numbers costs nothing.
+func numberSpans(s string, words []Word, digits []int32) iter.Seq2[int, int] {
 	return func(yield func(int, int) bool) {
 		covered := 0 // s[:covered] is scanned
-		for wi := range words {
+		for _, wi := range digits {
 			w := &words[wi]
-			if w.Flags&WordDigit == 0 || int(w.End) <= covered {
+			if int(w.End) <= covered {
 				continue
 			}
 			for p := max(int(w.Start), covered); p < int(w.End); p++ {
@@ -382,6 +468,15 @@ func isAlnum(c byte) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 func overlaps(spans [][2]int, start, end int) bool {
 	for _, sp := range spans {

@@ -18,9 +18,10 @@ func init() {
 // Inputs: Input and the content of every message whose role is not system, developer or
 // assistant ([Input.Prompt]). Applies when that text is not empty, whatever the status.
 // Output: as pii: value = number of hits, pass when there are none, label = the kinds found
-// ("card", "email", "phone"), a reason that counts them without repeating them.
-// Parameters: kinds (strings, default card, email, phone), ignore (strings, default none); see
-// pii.
+// ("card", "email", "iban", "national_id", "phone"), a reason that counts them without
+// repeating them.
+// Parameters: kinds (strings, default card, email, iban, national_id, phone), ignore (strings,
+// default none); see pii.
 func newPIIInput(_ Env, p Params) (Check, error) {
 	return newPII("pii_input", "Input", (*Input).Prompt, p)
 }

@@ -29,7 +29,7 @@ const Source = "checks"
 // RulesVersion is the rules version recorded in event.Scored until per-feature rules exist. Bump
 // it when a built-in check changes what it reports, so drift across the change can be told apart
 // from drift in the application.
-const RulesVersion = "builtin-2"
+const RulesVersion = "builtin-3"
 
 // Check scores one aspect of an event. Implementations are pure (no I/O), immutable once built
 // and safe for concurrent use.

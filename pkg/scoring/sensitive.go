@@ -6,8 +6,8 @@ import (
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
-// Span is a piece of personal data or a secret in a text: its kind (email, phone, card, or a
-// secret label such as openai_key or private_key) and byte offsets.
+// Span is a piece of personal data or a secret in a text: its kind (email, phone, card, iban,
+// national_id, or a secret label such as openai_key or private_key) and byte offsets.
 type Span struct {
 	Kind       string
 	Start, End int
@@ -16,9 +16,10 @@ type Span struct {
 // defaultSecrets finds secrets the way the secrets check does with its defaults.
 var defaultSecrets = secrets{entropy: true, minEntropy: 4, minLength: 20}
 
-// FindSensitive returns the e-mail addresses, phone numbers, payment cards and secrets in s, as
-// the pii and secrets checks find them, ordered by offset and without overlaps. It is what
-// redaction uses, so that what is masked before storage is exactly what the checks report.
+// FindSensitive returns the e-mail addresses, phone numbers, payment cards, IBANs, national
+// identity numbers and secrets in s, as the pii and secrets checks find them, ordered by offset
+// and without overlaps. It is what redaction uses, so that what is masked before storage is
+// exactly what the checks report.
 func FindSensitive(s string) []Span {
 	if s == "" {
 		return nil

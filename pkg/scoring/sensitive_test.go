@@ -20,3 +20,32 @@ func TestFindSensitive(t *testing.T) {
 		t.Errorf("FindSensitive(plain text) = %v, want none", got)
 	}
 }
+
+// FuzzFindSensitive checks that any text gives ordered, disjoint spans of known kinds inside it:
+// what redaction relies on to rebuild the text.
+func FuzzFindSensitive(f *testing.F) {
+	for _, s := range []string{
+		"Mail ana@shop.io or call +49 30 1234567; card 4111 1111 1111 1111",
+		"IBAN DE89 3704 0044 0532 0130 00, SSN 536-22-1987, NIR 2 69 05 2A 588 157 17",
+		"DNI 12345678Z, NIE X1234567L, CF RSSMRA85T10A562S, CPF 529.982.247-25, NI AB 12 34 56 C",
+		"振込先はDE89370400440532013000です。", "Código 12345678Zé", "", "AB 1",
+	} {
+		f.Add(s)
+	}
+	known := map[string]bool{}
+	for _, k := range piiKinds {
+		known[k.kind] = true
+	}
+	for _, k := range secretKinds {
+		known[k.label] = true
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		last := 0
+		for _, sp := range FindSensitive(s) {
+			if sp.Start < last || sp.End <= sp.Start || sp.End > len(s) || !known[sp.Kind] {
+				t.Fatalf("FindSensitive(%q) span %+v: want ordered, disjoint, non-empty spans of known kinds", s, sp)
+			}
+			last = sp.End
+		}
+	})
+}

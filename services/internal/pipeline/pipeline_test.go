@@ -351,8 +351,9 @@ func TestNoRawSecretsReachClickHouse(t *testing.T) {
 	}
 	run(t, ctx, parts)
 	const card, key, mail = "4111 1111 1111 1111", "sk-proj-Zq81Xv03LmPa93KdQw72RtYu55", "jana.novak@mailbox.cz"
+	const iban, ssn = "DE89 3704 0044 0532 0130 00", "536-22-1987"
 	ev := &event.Event{EventID: "pii-1", Timestamp: time.Now().UTC(), App: "shop", Model: "m",
-		Input:    "My card is " + card + ", write to " + mail,
+		Input:    "My card is " + card + ", write to " + mail + ", refund to " + iban + ", SSN " + ssn,
 		Messages: []event.Message{{Role: "user", Content: "use key " + key + " please"}},
 		Output:   "Charged " + card + " and used " + key + " for you.", FinishReason: "stop"}
 	publishEvents(t, h.deps.JS, []*event.Event{ev})
@@ -360,7 +361,7 @@ func TestNoRawSecretsReachClickHouse(t *testing.T) {
 		return count(t, h.conn, "SELECT count() FROM v_model_calls WHERE event_id = 'pii-1'") == 1 &&
 			count(t, h.conn, "SELECT count() FROM v_scores WHERE event_id = 'pii-1'") > 0
 	}, "event pii-1 not stored and scored")
-	for _, secret := range []string{card, key, mail, "4111"} {
+	for _, secret := range []string{card, key, mail, "4111", iban, "DE89", ssn} {
 		n := count(t, h.conn, "SELECT count() FROM model_calls WHERE position(concat(input, messages, output, context, system_instructions, expected), ?) > 0", secret)
 		if n != 0 {
 			t.Errorf("%q is stored in model_calls", secret)
