@@ -48,6 +48,20 @@ func EventDecoder(d event.Decoder) DecodeFunc[*event.Event] {
 	}
 }
 
+// FeedbackDecoder decodes feedback from vigil.feedback.<app> and rejects a body whose app differs
+// from its subject's, as EventDecoder does for events.
+func FeedbackDecoder(m jetstream.Msg) (*event.Feedback, error) {
+	f, err := event.DecodeFeedback(m.Data())
+	if err != nil {
+		return nil, err
+	}
+	subjectApp := strings.TrimPrefix(m.Subject(), FeedbackRoot+".")
+	if subjectApp != f.App {
+		return nil, &event.FieldError{Field: "app", Reason: fmt.Sprintf("%q differs from the subject's app %q; publish on %s", f.App, subjectApp, FeedbackSubject(f.App))}
+	}
+	return f, nil
+}
+
 // ScoredDecoder decodes scored records.
 func ScoredDecoder(m jetstream.Msg) (*event.Scored, error) { return event.DecodeScored(m.Data()) }
 

@@ -19,18 +19,25 @@ const (
 	Scored = "SCORED"
 	Alerts = "ALERTS"
 	DLQ    = "DLQ"
+	// Feedback has a stream of its own: its de-duplication window then holds feedback ids only,
+	// so a feedback id equal to some event id is never dropped as a copy of that event.
+	Feedback = "FEEDBACK"
 )
 
 // Subject roots; a full subject adds tokens (see the *Subject functions).
 const (
-	EventsRoot = "vigil.events"
-	ScoredRoot = "vigil.scored"
-	AlertsRoot = "vigil.alerts"
-	DLQRoot    = "vigil.dlq"
+	EventsRoot   = "vigil.events"
+	ScoredRoot   = "vigil.scored"
+	AlertsRoot   = "vigil.alerts"
+	DLQRoot      = "vigil.dlq"
+	FeedbackRoot = "vigil.feedback"
 )
 
 // EventsSubject is where app publishes its events.
 func EventsSubject(app string) string { return EventsRoot + "." + app }
+
+// FeedbackSubject is where app publishes feedback about its model calls.
+func FeedbackSubject(app string) string { return FeedbackRoot + "." + app }
 
 // AlertSubject is where an alert of app with severity is published.
 func AlertSubject(app, severity string) string { return AlertsRoot + "." + app + "." + severity }
@@ -101,6 +108,7 @@ func Topology(l Limits) []jetstream.StreamConfig {
 		base(Events, EventsRoot, "vigil: model-call events published by applications"),
 		base(Scored, ScoredRoot, "vigil: scores per event, partitioned by series"),
 		base(Alerts, AlertsRoot, "vigil: drift alert transitions"),
+		base(Feedback, FeedbackRoot, "vigil: user feedback and late ground-truth labels about model calls"),
 		dlq,
 	}
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // TestDeployAccountsConfIsolatesApps runs deploy/nats/accounts.conf in an embedded server: each
-// app's user publishes to its own vigil.events.<app> with JetStream acknowledgements, and cannot
-// publish to another app's subject nor touch the streams.
+// app's user publishes to its own vigil.events.<app> and vigil.feedback.<app> with JetStream
+// acknowledgements, and cannot publish to another app's subjects nor touch the streams.
 func TestDeployAccountsConfIsolatesApps(t *testing.T) {
 	for user, pass := range map[string]string{"SERVICES": "svc-secret", "SHOP": "shop-secret", "SUPPORT": "support-secret"} {
 		t.Setenv("VIGIL_NATS_"+user+"_PASSWORD", pass)
@@ -77,6 +77,13 @@ func TestDeployAccountsConfIsolatesApps(t *testing.T) {
 	if _, err := shop.PublishMsg(short(), stream.NewMsg(stream.EventsSubject("support"), "foreign-1", []byte(ev("foreign-1", "support")))); err == nil {
 		t.Error("shop publishing to vigil.events.support was acknowledged, want it refused")
 	}
+	// Feedback follows the same rule on its own subject.
+	if _, err := shop.PublishMsg(ctx, stream.NewMsg(stream.FeedbackSubject("shop"), "fb-own-1", []byte(fb("fb-own-1", "own-1", "shop")))); err != nil {
+		t.Errorf("shop publishing to vigil.feedback.shop: %v, want a JetStream ack", err)
+	}
+	if _, err := shop.PublishMsg(short(), stream.NewMsg(stream.FeedbackSubject("support"), "fb-foreign-1", []byte(fb("fb-foreign-1", "x", "support")))); err == nil {
+		t.Error("shop publishing to vigil.feedback.support was acknowledged, want it refused")
+	}
 	if _, err := shop.Stream(short(), stream.Events); err == nil {
 		t.Error("shop can read the EVENTS stream's info, want the JetStream API closed to apps")
 	}
@@ -88,6 +95,12 @@ func TestDeployAccountsConfIsolatesApps(t *testing.T) {
 	mu.Unlock()
 	if !strings.Contains(got, `Permissions Violation for Publish to "vigil.events.support"`) {
 		t.Errorf("server errors for shop = %q, want a publish permissions violation on vigil.events.support", got)
+	}
+	if !strings.Contains(got, `Permissions Violation for Publish to "vigil.feedback.support"`) {
+		t.Errorf("server errors for shop = %q, want a publish permissions violation on vigil.feedback.support", got)
+	}
+	if diff := streamIDs(t, svc, stream.Feedback); len(diff) != 1 || len(diff["vigil.feedback.shop"]) != 1 {
+		t.Errorf("FEEDBACK holds %v, want only shop's fb-own-1", diff)
 	}
 
 	if diff := storedIDs(t, svc); len(diff) != 1 || len(diff["vigil.events.shop"]) != 1 || diff["vigil.events.shop"][0] != "own-1" {

@@ -1,6 +1,7 @@
 // Package ingestsvc is the ingest service: an HTTP gateway that authenticates applications by API
 // key, validates their events (POST /v1/events) or maps their OpenTelemetry traces (POST
-// /v1/traces), and publishes them on vigil.events.<app> with de-duplication.
+// /v1/traces), and publishes them on vigil.events.<app> with de-duplication; feedback about
+// earlier calls (POST /v1/feedback) goes the same way to vigil.feedback.<app>.
 package ingestsvc
 
 import (
@@ -16,7 +17,7 @@ import (
 
 // Config is the ingest service's own configuration.
 type Config struct {
-	Addr           string        `envconfig:"INGEST_ADDR" default:":8080" desc:"listen address of the ingest HTTP API (POST /v1/events, POST /v1/traces)"`
+	Addr           string        `envconfig:"INGEST_ADDR" default:":8080" desc:"listen address of the ingest HTTP API (POST /v1/events, POST /v1/traces, POST /v1/feedback)"`
 	APIKeys        string        `envconfig:"INGEST_API_KEYS" desc:"API keys as comma-separated app:key pairs; a key publishes only for its app (secret: prefer the file)"`
 	APIKeysFile    string        `envconfig:"INGEST_API_KEYS_FILE" desc:"file of app:key pairs, one a line (# starts a comment), read at start; adds to VIGIL_INGEST_API_KEYS"`
 	MaxBodyBytes   int64         `envconfig:"INGEST_MAX_BODY_BYTES" default:"10485760" desc:"largest request body, before and after gzip decompression (larger: 413)"`

@@ -25,8 +25,9 @@ type LineError struct {
 	Reason string `json:"reason"`
 }
 
-// EventsResponse is the answer of POST /v1/events with status 200 or 400 (every event
-// rejected). Accepted and Rejected count events; Errors may hold several entries for one event.
+// EventsResponse is the answer of POST /v1/events and POST /v1/feedback with status 200 or 400
+// (every line rejected). Accepted and Rejected count events (or feedback); Errors may hold
+// several entries for one line.
 type EventsResponse struct {
 	Accepted      int         `json:"accepted"`
 	Rejected      int         `json:"rejected"`
@@ -73,7 +74,30 @@ func splitLines(body []byte, ndjson bool) []line {
 	return out
 }
 
+// lineKind is what one route of the line-oriented API accepts: events or feedback.
+type lineKind struct {
+	route   string // the metrics label
+	noun    string // in answers: "event", "feedback"
+	idField string // the idempotency key, the Nats-Msg-Id
+	subject func(app string) string
+	// decode validates one line and returns its id and app.
+	decode func(data []byte) (id, app string, err error)
+}
+
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	s.handleLines(w, r, lineKind{route: "events", noun: "event", idField: "event_id", subject: stream.EventsSubject,
+		decode: func(data []byte) (string, string, error) {
+			ev, err := s.dec.Decode(data)
+			if err != nil {
+				return "", "", err
+			}
+			return ev.EventID, ev.App, nil
+		}})
+}
+
+// handleLines validates a body of one JSON object or NDJSON lines of kind k, rejects each bad line
+// naming the field, and publishes the others on k's subject of the key's app, de-duplicated by id.
+func (s *Server) handleLines(w http.ResponseWriter, r *http.Request, k lineKind) {
 	app, why := s.authenticate(r)
 	if app == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
@@ -89,7 +113,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		ndjson = true
 	case mt == "application/json" || mt == "":
 	default:
-		writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: fmt.Sprintf("Content-Type %q is not supported; use application/json (one event) or application/x-ndjson (one event a line)", mt)})
+		writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: fmt.Sprintf("Content-Type %q is not supported; use application/json (one %s) or application/x-ndjson (one %s a line)", mt, k.noun, k.noun)})
 		return
 	}
 	body, berr := s.readBody(w, r)
@@ -99,7 +123,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	lines := splitLines(body, ndjson)
 	if len(lines) == 0 {
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "the body holds no event"})
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "the body holds no " + k.noun})
 		return
 	}
 
@@ -111,11 +135,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			resp.ErrorsOmitted++
 		}
 	}
-	subject := stream.EventsSubject(app)
+	subject := k.subject(app)
 	msgs := make([]*nats.Msg, 0, len(lines))
 	indexes := make([]int, 0, len(lines))
 	for _, l := range lines {
-		ev, err := s.dec.Decode(l.data)
+		id, lineApp, err := k.decode(l.data)
 		if err != nil {
 			resp.Rejected++
 			for _, f := range fieldErrors(err) {
@@ -123,19 +147,19 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		if ev.App != app {
+		if lineApp != app {
 			resp.Rejected++
-			reject(l.index, "app", fmt.Sprintf("%q is not the app of this API key (%q)", ev.App, app))
+			reject(l.index, "app", fmt.Sprintf("%q is not the app of this API key (%q)", lineApp, app))
 			continue
 		}
 		// The body's bytes are published as sent: the stages decode them with the same decoder.
-		msgs = append(msgs, stream.NewMsg(subject, ev.EventID, l.data))
+		msgs = append(msgs, stream.NewMsg(subject, id, l.data))
 		indexes = append(indexes, l.index)
 	}
 	if resp.Errors == nil {
 		resp.Errors = []LineError{}
 	}
-	s.m.events.WithLabelValues("events", outcomeRejected).Add(float64(resp.Rejected))
+	s.m.events.WithLabelValues(k.route, outcomeRejected).Add(float64(resp.Rejected))
 	if len(msgs) == 0 {
 		writeJSON(w, http.StatusBadRequest, resp)
 		return
@@ -155,15 +179,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		un.Stored = append(un.Stored, indexes[i])
 	}
 	resp.Accepted = len(un.Stored)
-	s.m.events.WithLabelValues("events", outcomeAccepted).Add(float64(len(un.Stored)))
+	s.m.events.WithLabelValues(k.route, outcomeAccepted).Add(float64(len(un.Stored)))
 	if len(un.NotStored) == 0 {
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
-	s.m.events.WithLabelValues("events", outcomeUnavailable).Add(float64(len(un.NotStored)))
+	s.m.events.WithLabelValues(k.route, outcomeUnavailable).Add(float64(len(un.NotStored)))
 	un.EventsResponse = resp
-	un.Error = fmt.Sprintf("JetStream did not store %d of %d valid events (%v); send them again after %v: events already stored are de-duplicated by event_id",
-		len(un.NotStored), len(msgs), firstErr, retryAfter)
+	un.Error = fmt.Sprintf("JetStream did not store %d of %d valid lines (%v); send them again after %v: lines already stored are de-duplicated by %s",
+		len(un.NotStored), len(msgs), firstErr, retryAfter, k.idField)
 	setRetryAfter(w)
 	writeJSON(w, http.StatusServiceUnavailable, un)
 }

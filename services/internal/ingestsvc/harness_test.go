@@ -180,8 +180,14 @@ func gzipped(t *testing.T, b []byte) []byte {
 // storedIDs returns the Nats-Msg-Id of every message in EVENTS, by subject.
 func storedIDs(t *testing.T, js jetstream.JetStream) map[string][]string {
 	t.Helper()
+	return streamIDs(t, js, stream.Events)
+}
+
+// streamIDs returns the Nats-Msg-Id of every message in the stream name, by subject.
+func streamIDs(t *testing.T, js jetstream.JetStream, name string) map[string][]string {
+	t.Helper()
 	ctx := context.Background()
-	s, err := js.Stream(ctx, stream.Events)
+	s, err := js.Stream(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +206,7 @@ func storedIDs(t *testing.T, js jetstream.JetStream) map[string][]string {
 	for range info.State.Msgs {
 		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
-			t.Fatalf("read EVENTS: %v", err)
+			t.Fatalf("read %s: %v", name, err)
 		}
 		out[m.Subject()] = append(out[m.Subject()], m.Headers().Get(jetstream.MsgIDHeader))
 	}

@@ -23,8 +23,9 @@ import (
 
 // Routes of the ingest API.
 const (
-	EventsPath = "/v1/events"
-	TracesPath = "/v1/traces"
+	EventsPath   = "/v1/events"
+	TracesPath   = "/v1/traces"
+	FeedbackPath = "/v1/feedback"
 )
 
 // retryAfter is what a 503 asks clients to wait before they send the request again.
@@ -80,6 +81,7 @@ func New(d app.Deps, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+EventsPath, s.m.instrument("events", s.handleEvents))
 	mux.HandleFunc("POST "+TracesPath, s.m.instrument("traces", s.handleTraces))
+	mux.HandleFunc("POST "+FeedbackPath, s.m.instrument("feedback", s.handleFeedback))
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,6 +1,7 @@
 // Package scorersvc is the scorer service: it consumes EVENTS, runs the checks the rules select
 // for each event and publishes one scored record per event on SCORED. It follows the rules
-// document in the vigil_rules key-value bucket and switches to a new one without a restart.
+// document in the vigil_rules key-value bucket and switches to a new one without a restart. It also
+// turns each feedback on FEEDBACK into a score row of source feedback (see FeedbackScored).
 package scorersvc
 
 import (
@@ -55,9 +56,10 @@ const Durable = "scorer"
 
 // Scorer is the scorer component: a source of events and a watch on the rules bucket.
 type Scorer struct {
-	src   *stream.Source[*event.Event]
-	stage *stage
-	store *rules.Store
+	src      *stream.Source[*event.Event]
+	feedback *stream.Source[*event.Feedback]
+	stage    *stage
+	store    *rules.Store
 
 	mu        sync.Mutex
 	stopWatch func()
@@ -109,10 +111,15 @@ func New(ctx context.Context, d app.Deps, cfg Config, contracts *scoring.Contrac
 	st.set.Store(defaults)
 	src := stream.NewSource(stream.SourceConfig{Stage: "scorer", BatchSize: cfg.BatchSize, MaxWait: cfg.MaxWait, PoisonDeliveries: 10, Workers: workers},
 		d.JS, cons, stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent}), st, d.Log, d.Metrics)
-	return &Scorer{src: src, stage: st, store: store}, nil
+	feedback, err := newFeedbackSource(ctx, d, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Scorer{src: src, feedback: feedback, stage: st, store: store}, nil
 }
 
-// Start loads the current rules, then follows the bucket and consumes events until Shutdown.
+// Start loads the current rules, then follows the bucket and consumes events and feedback until
+// Shutdown.
 func (s *Scorer) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,12 +130,16 @@ func (s *Scorer) Start(ctx context.Context) error {
 		}
 		s.stopWatch = stop
 	}
+	if err := s.feedback.Start(ctx); err != nil {
+		return err
+	}
 	return s.src.Start(ctx)
 }
 
-// Shutdown drains the source, then stops following the rules. It is idempotent.
+// Shutdown drains the sources of events and feedback, then stops following the rules. It is
+// idempotent.
 func (s *Scorer) Shutdown(ctx context.Context) error {
-	err := s.src.Shutdown(ctx)
+	err := errors.Join(s.src.Shutdown(ctx), s.feedback.Shutdown(ctx))
 	s.mu.Lock()
 	stop := s.stopWatch
 	s.mu.Unlock()
@@ -191,18 +202,13 @@ func (s *stage) Process(ctx context.Context, events []*event.Event) error {
 	var scores []event.Score
 	set := s.set.Load()
 	for i, ev := range events {
-		scorer, version := set.For(ev)
-		scores = scorer.Score(ev, scores[:0])
-		series := ev.Series()
-		rec := event.Scored{
-			EventID: ev.EventID, Timestamp: ev.Timestamp, Series: series, Stage: ev.Stage,
-			Source: scoring.Source, RulesVersion: version, Scores: scores,
-		}
+		rec := Record(set, ev, scores)
+		scores = rec.Scores
 		data, err := event.Marshal(&rec)
 		if err != nil {
 			return stream.Permanent(err)
 		}
-		msgs[i] = stream.NewMsg(stream.ScoredSubject(series.FeatureKey(), s.partitions),
+		msgs[i] = stream.NewMsg(stream.ScoredSubject(rec.Series.FeatureKey(), s.partitions),
 			"scored:"+ev.EventID+":"+rec.Source+":"+rec.RulesVersion, data)
 	}
 	return stream.PublishAll(ctx, s.d.JS, msgs)
