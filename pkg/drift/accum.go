@@ -20,13 +20,14 @@ func usableValue(s *event.Score) bool {
 }
 
 // accum accumulates the observations of one quality series: the baseline under construction, and
-// every window. All of its state is bounded: the sample holds at most Config.SampleSize values and
-// labels at most Config.MaxCategories entries.
+// every window. All of its state is bounded: the sample (kept only while building a baseline; a
+// window counts its values into cells instead) holds at most Config.SampleSize values and labels at
+// most Config.MaxCategories entries.
 type accum struct {
 	n        int64 // observations
 	failures int64 // observations that did not pass
 	values   moments
-	sample   []float32 // uniform reservoir sample of the values (Vitter's algorithm R)
+	sample   []float32 // uniform reservoir sample of the values (Vitter's algorithm R); a baseline's only
 	labelled int64     // observations with a label
 	labels   []labelCount
 	other    int64 // labelled observations whose label found no room in labels
@@ -40,8 +41,9 @@ type labelCount struct {
 	example string
 }
 
-// add adds one observation. value is used only when hasValue; label only when non-empty.
-func (a *accum) add(ts int64, fail, hasValue bool, value float64, label, eventID string, cfg *Config, rng *uint64) {
+// add adds one observation. value is used only when hasValue (and sampled only when sample: a
+// window counts its values into cells instead); label only when non-empty.
+func (a *accum) add(ts int64, fail, hasValue, sample bool, value float64, label, eventID string, cfg *Config, rng *uint64) {
 	if a.n == 0 || ts < a.from {
 		a.from = ts
 	}
@@ -54,10 +56,14 @@ func (a *accum) add(ts int64, fail, hasValue bool, value float64, label, eventID
 	}
 	if hasValue {
 		a.values.add(value)
-		if len(a.sample) < cfg.SampleSize {
+		switch {
+		case !sample:
+		case len(a.sample) < cfg.SampleSize:
 			a.sample = append(a.sample, float32(value))
-		} else if j := randN(rng, uint64(a.values.n)); j < uint64(len(a.sample)) {
-			a.sample[j] = float32(value)
+		default:
+			if j := randN(rng, uint64(a.values.n)); j < uint64(len(a.sample)) {
+				a.sample[j] = float32(value)
+			}
 		}
 	}
 	if label != "" {
@@ -150,10 +156,12 @@ func randN(state *uint64, n uint64) uint64 {
 	return hi
 }
 
-// window accumulates one tumbling window of one quality series.
+// window accumulates one tumbling window of one quality series. Its acc keeps no sample: the
+// values are counted into cells (see cells.go).
 type window struct {
 	idx    int64 // start = idx * Config.Window since the Unix epoch
 	acc    accum
+	cells  []byte            // the values in the cells of the track's baseline; nil before the first
 	failEx examples          // first failing events
 	newEx  examples          // first events whose label the baseline does not know
 	high   extremes          // events with the highest values

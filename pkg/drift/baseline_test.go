@@ -3,6 +3,7 @@ package drift
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,8 +45,10 @@ func TestBaselines(t *testing.T) {
 		t.Errorf("v1 times: from %v to %v pinned %v", auto.From, auto.To, auto.PinnedAt)
 	}
 	length := byKey["v1/length"].Baseline
-	if length.Values != 500 || len(length.Sample) != 500 || len(length.BinEdges) != cfg.PSIBins-1 || sum(length.BinCounts) != 500 {
-		t.Errorf("v1 length: %d values, sample %d, %d edges, bins %v", length.Values, len(length.Sample), len(length.BinEdges), length.BinCounts)
+	if length.Values != 500 || length.SampleN != 500 || len(length.Sample) != 0 || len(length.Quantiles) != QuantilePoints ||
+		len(length.BinEdges) != cfg.PSIBins-1 || sum(length.BinCounts) != 500 {
+		t.Errorf("v1 length: %d values, sample of %d summarised in %d quantiles (%d kept), %d edges, bins %v",
+			length.Values, length.SampleN, len(length.Quantiles), len(length.Sample), len(length.BinEdges), length.BinCounts)
 	}
 	if d := length.Mean - 50; d > 1 || d < -1 {
 		t.Errorf("v1 length mean = %v, want about 50", length.Mean)
@@ -102,6 +105,9 @@ func TestPinBaselineValidation(t *testing.T) {
 		{"variance", func(b *Baseline) { b.Variance = -1 }, []string{"Variance = -1"}},
 		{"sample", func(b *Baseline) { b.Sample[1] = float32(nan()) }, []string{"Sample[1] = NaN"}},
 		{"edges", func(b *Baseline) { b.BinEdges = []float64{2, 1} }, []string{"BinEdges[1] = 1"}},
+		{"sample size", func(b *Baseline) { b.SampleN = 4 }, []string{"SampleN = 4"}},
+		{"quantile order", func(b *Baseline) { b.Quantiles = []float32{2, 1} }, []string{"Quantiles[1] = 1"}},
+		{"quantile count", func(b *Baseline) { b.SampleN, b.Quantiles = 1, []float32{1, 2} }, []string{"len(Quantiles) = 2"}},
 		{"source", func(b *Baseline) { b.Source = "guess" }, []string{`Source = "guess"`}},
 		{"labels", func(b *Baseline) { b.Labels = append(b.Labels, LabelCount{"a", -1}) }, []string{`Labels[1].Label = "a"`, "Labels[1].Count = -1", "Labelled = 5"}},
 	}
@@ -118,9 +124,9 @@ func TestPinBaselineValidation(t *testing.T) {
 					t.Fatalf("PinBaseline = %v, want nil", err)
 				}
 				got := e.Baselines()[0].Baseline
-				if got.Source != SourceOperator || got.Series != series("shop", "v1") || got.Metric != "m" ||
-					got.Sample[0] != 1 || len(got.BinEdges) != 2 || sum(got.BinCounts) != 3 {
-					t.Errorf("pinned %+v, want an operator baseline of shop v1 m with a sorted sample and derived bins", got)
+				if got.Source != SourceOperator || got.Series != series("shop", "v1") || got.Metric != "m" || got.Sample != nil ||
+					got.SampleN != 3 || !slices.Equal(got.Quantiles, []float32{1, 2, 3}) || len(got.BinEdges) != 2 || sum(got.BinCounts) != 3 {
+					t.Errorf("pinned %+v, want an operator baseline of shop v1 m summarising its sample in sorted quantiles and derived bins", got)
 				}
 				return
 			}

@@ -40,7 +40,10 @@ type Config struct {
 	Alpha float64
 	// MinRateEffect is how far a window's failure rate must exceed the Wilson upper bound (at
 	// BaselineZ) of its baseline's failure rate for the rate signal to be true, e.g. 0.05 for five
-	// percentage points.
+	// percentage points. Default 0.01: with 0.05 a refusal rate rising from 2% to 6% (about 3.3
+	// points above the bound) never fired (TestDetectionTable); the exact binomial check on the
+	// z-test and the Bernoulli CUSUM keep stable traffic quiet (TestDetectionFalseAlarms,
+	// TestFleetFalseFirings).
 	MinRateEffect float64
 	// MinMeanEffect is the standardised mean shift |mean - baseline mean| / baseline stddev that the
 	// Welch z-test and the CUSUM require.
@@ -64,20 +67,26 @@ type Config struct {
 	// Default 2 (one-sided 97.7%); 0 uses the observed rate.
 	BaselineZ float64
 	// RateCUSUMShift is the failure-rate increase the Bernoulli CUSUM is tuned to detect: its
-	// out-of-control rate is the reference plus this. Default 0.10; its in-control drift stays
-	// negative up to about half of it above the reference.
+	// out-of-control rate is the reference plus this, or plus half the reference when that is more.
+	// Default 0.04: tuned to 0.10 it took about 1000 events on average (up to 7000) to alarm on 2% →
+	// 6%, against about 600 (up to 2800) at 0.04, the information bound at an average run length of
+	// 10^7 events (TestDetectionTable). Its in-control drift stays negative up to about half of it
+	// above the reference.
 	RateCUSUMShift float64
 	// RateCUSUMThreshold is the Bernoulli CUSUM's decision interval h (in nats of log-likelihood
 	// ratio). Default 9.
 	RateCUSUMThreshold float64
-	// ValueCUSUMSlack is the value CUSUM's allowance k in baseline standard deviations. Default 0.5
-	// (river's; tuned to a 1σ shift).
+	// ValueCUSUMSlack is the value CUSUM's allowance k in baseline standard deviations. Default 0.25,
+	// tuned to a half-σ shift.
 	ValueCUSUMSlack float64
 	// ValueCUSUMThreshold is the value CUSUM's decision interval h in baseline standard deviations.
-	// Default 5 (river's).
+	// Default 29: an average run length of about 10^7 observations on stable normal data (river's
+	// k = 0.5, h = 5 alarmed every 470), and a half-σ shift alarms after about 125 observations,
+	// the information bound at that run length (TestDetectionTable, TestDetectionFalseAlarms).
 	ValueCUSUMThreshold float64
-	// SampleSize is the number of values a baseline keeps (a uniform sample, frozen with it) and
-	// each window keeps (a uniform reservoir) for the KS, Wasserstein and PSI detectors. Default 1000.
+	// SampleSize is the number of values a baseline is summarised from when it is pinned (a
+	// uniform sample, of which it keeps QuantilePoints quantiles and its PSI bin counts), and the
+	// most values PinCurrent draws from each window's cells (windows keep no values). Default 1000.
 	SampleSize int
 	// LargeBaseline is the baseline size (values, or labelled observations) above which the distance
 	// names the detector rather than the test: Wasserstein rather than KS, Jensen–Shannon rather
@@ -106,7 +115,7 @@ func DefaultConfig() Config {
 		WarmUp:         0,
 		MinSamples:     50,
 		Alpha:          1e-5,
-		MinRateEffect:  0.05,
+		MinRateEffect:  0.01,
 		MinMeanEffect:  0.5,
 		PendingWindows: 1,
 		ResolveWindows: 2,
@@ -114,10 +123,10 @@ func DefaultConfig() Config {
 		MaxExamples:    5,
 
 		BaselineZ:            2,
-		RateCUSUMShift:       0.10,
+		RateCUSUMShift:       0.04,
 		RateCUSUMThreshold:   9,
-		ValueCUSUMSlack:      0.5,
-		ValueCUSUMThreshold:  5,
+		ValueCUSUMSlack:      0.25,
+		ValueCUSUMThreshold:  29,
 		SampleSize:           1000,
 		LargeBaseline:        1000,
 		WassersteinThreshold: 0.1,

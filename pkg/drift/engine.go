@@ -113,25 +113,28 @@ func (e *Engine) lookup(s event.Series, metric string) *track {
 type track struct {
 	key   seriesKey
 	group *group
-	rng   uint64 // reservoir sampling state, seeded from the key
+	rng   uint64 // sampling state (baseline reservoir, crowded window cells), seeded from the key
 
-	seen     int   // observations counted towards warm-up and baseline
-	building accum // baseline under construction until pinned
+	seen     int    // observations counted towards warm-up and baseline
+	building *accum // baseline under construction until pinned; nil when empty or pinned
 
-	base      *Baseline // nil until pinned or inherited; frozen, shared with inheritors
-	inherited bool
-	d         derived
+	base *Baseline // nil until pinned or inherited; frozen, shared with inheritors
+	d    derived
 
 	rateCUSUM  bernoulliCUSUM
 	valueCUSUM cusum
 	sticky     [numSignals]alarm // alarms of the current pending/firing episode (see evaluate)
 
-	lastClosed int64 // newest window index already closed for this track
-	hasClosed  bool
-	open       []window // open windows, ascending idx
-	prev       window   // most recently closed window, for PinCurrent
-	hasPrev    bool
-	spare      accum // buffers of a retired window, reused by the next one
+	lastClosed int64        // newest window index already closed for this track
+	open       []window     // open windows, ascending idx
+	prev       closedWindow // most recently closed window, for PinCurrent
+	// Labels of a retired window, reused by the next one.
+	spareLabels []labelCount
+
+	// Together, so that they share one word: a track of every series is in memory.
+	inherited bool
+	hasClosed bool
+	hasPrev   bool
 
 	alerts [numSignals]alertState
 }
@@ -234,17 +237,20 @@ func (t *track) observe(e *Engine, idx, ns int64, eventID string, s *event.Score
 		if t.seen <= cfg.WarmUp {
 			return
 		}
-		b := &t.building
-		b.add(ns, fail, hasValue, s.Value, s.Label, eventID, cfg, &t.rng)
+		if t.building == nil {
+			t.building = &accum{}
+		}
+		b := t.building
+		b.add(ns, fail, hasValue, true, s.Value, s.Label, eventID, cfg, &t.rng)
 		if b.n >= int64(cfg.BaselineSize) {
 			base := e.freeze(b, t.key, SourceAuto, time.Unix(0, ns).UTC())
-			t.building = accum{}
+			t.building = nil
 			e.setBaseline(t, base, false)
 		}
 		return
 	}
 	w := t.window(idx)
-	w.acc.add(ns, fail, hasValue, s.Value, s.Label, eventID, cfg, &t.rng)
+	w.acc.add(ns, fail, hasValue, false, s.Value, s.Label, eventID, cfg, &t.rng)
 	if fail {
 		w.failEx.add(eventID, cfg.MaxExamples)
 	}
@@ -255,6 +261,8 @@ func (t *track) observe(e *Engine, idx, ns int64, eventID string, s *event.Score
 		w.alarm[signalRate] = alarm{on: true, dir: 1, peak: peak}
 	}
 	if hasValue && t.d.signals[signalValue] {
+		q, p := cellLayout(t.base, &t.d)
+		w.cells = addValue(w.cells, s.Value, 1, t.base.Quantiles, t.base.BinEdges, q, p, &t.rng)
 		w.high.add(eventID, s.Value, cfg.MaxExamples)
 		w.low.add(eventID, -s.Value, cfg.MaxExamples)
 		// Clamped so that a wild value cannot make the statistic infinite.
@@ -274,19 +282,28 @@ func (t *track) window(idx int64) *window {
 	if i > 0 && t.open[i-1].idx == idx {
 		return &t.open[i-1]
 	}
-	t.open = slices.Insert(t.open, i, window{idx: idx, acc: t.spare})
-	t.spare = accum{}
+	t.open = slices.Insert(t.open, i, window{idx: idx, acc: accum{labels: t.spareLabels}})
+	t.spareLabels = nil
 	return &t.open[i]
 }
 
-// retire makes the just-closed window w the track's previous window and keeps the buffers of the
+// retire makes the just-closed window w the track's previous window and keeps the labels of the
 // one it replaces for reuse.
 func (t *track) retire(w *window) {
 	if t.hasPrev {
-		t.spare = t.prev.acc
-		t.spare.reset()
+		a := &t.prev.acc
+		a.reset()
+		t.spareLabels = a.labels
 	}
-	t.prev, t.hasPrev = *w, true
+	t.prev, t.hasPrev = closedWindow{idx: w.idx, acc: w.acc, cells: w.cells}, true
+}
+
+// closedWindow is what a track keeps of its most recently closed window: its counts and cells,
+// without the examples and alarms only its evaluation needed.
+type closedWindow struct {
+	idx   int64
+	acc   accum
+	cells []byte
 }
 
 // Advance closes every window whose end + Grace is at or before watermark, in every series, and

@@ -5,10 +5,14 @@ import "math"
 // Two-sample Kolmogorov–Smirnov test, one of the window detectors of the "value" signal.
 //
 // The statistic is D = sup |F_a(x) − F_b(x)| over the empirical distribution functions of the
-// baseline sample and the window sample. Its p-value comes from the asymptotic Kolmogorov
-// distribution, Q(λ) = 2 Σ_{j≥1} (−1)^{j−1} e^{−2j²λ²}, at λ = (√nₑ + 0.12 + 0.11/√nₑ)·D with
-// nₑ = n·m/(n+m): Stephens' small-sample correction, as in Numerical Recipes' kstwo. For the sample
-// sizes the engine compares (tens to a thousand values) it is within a few percent of the exact
+// baseline and the window. The baseline's is that of its quantile summary (Baseline.Quantiles),
+// within 1/(2·QuantilePoints) of its sample's everywhere, so D is within as much of the statistic
+// against the whole sample; n is the size of the sample it summarises (Baseline.SampleN). The
+// window's comes from its cells (ksCells; see QuantilePoints for when it is not exact) and m is
+// its number of values. The p-value comes from the asymptotic Kolmogorov distribution,
+// Q(λ) = 2 Σ_{j≥1} (−1)^{j−1} e^{−2j²λ²}, at λ = (√nₑ + 0.12 + 0.11/√nₑ)·D with nₑ = n·m/(n+m):
+// Stephens' small-sample correction, as in Numerical Recipes' kstwo. For the sample sizes the
+// engine compares (tens to a thousand values) it is within a few percent of the exact
 // distribution, and conservative where it differs.
 //
 // Parameters (Config): the significance level is Alpha Bonferroni-divided by the number of tests

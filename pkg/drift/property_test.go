@@ -162,7 +162,7 @@ func TestReservoirIsUniform(t *testing.T) {
 		var a accum
 		state := seed(seriesKey{metric: string(rune('a' + k%26)), series: event.Series{App: string(rune('A' + k/26))}})
 		for i := range 10_000 {
-			a.add(0, false, true, float64(i), "", "", &cfg, &state)
+			a.add(0, false, true, true, float64(i), "", "", &cfg, &state)
 		}
 		if len(a.sample) != 100 || a.values.n != 10_000 {
 			t.Fatalf("sample %d of %d values", len(a.sample), a.values.n)
@@ -196,8 +196,8 @@ func TestAccumMerge(t *testing.T) {
 		if i%3 == 0 {
 			dst = &b
 		}
-		dst.add(int64(i), i%5 == 0, true, v, label, "e", &cfg, &state)
-		whole.add(int64(i), i%5 == 0, true, v, label, "e", &cfg, &state)
+		dst.add(int64(i), i%5 == 0, true, true, v, label, "e", &cfg, &state)
+		whole.add(int64(i), i%5 == 0, true, true, v, label, "e", &cfg, &state)
 	}
 	a.merge(&b, &cfg)
 	if a.n != whole.n || a.failures != whole.failures || a.labelled != whole.labelled || a.from != 0 || a.to != 299 {
@@ -225,7 +225,7 @@ func TestBaselineJSONRoundTrip(t *testing.T) {
 	var a accum
 	var state uint64
 	for i := range 3000 {
-		a.add(int64(i)*1e6, rng.IntN(10) == 0, true, rng.ExpFloat64()*100, []string{"", "p", "q"}[rng.IntN(3)], "e", &e.cfg, &state)
+		a.add(int64(i)*1e6, rng.IntN(10) == 0, true, true, rng.ExpFloat64()*100, []string{"", "p", "q"}[rng.IntN(3)], "e", &e.cfg, &state)
 	}
 	b := e.freeze(&a, seriesKey{series: series("shop", "v1"), metric: "m"}, SourceAuto, t0)
 	data, err := json.Marshal(b)

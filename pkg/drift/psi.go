@@ -6,8 +6,9 @@ import (
 )
 
 // Population stability index, one of the window detectors of the "value" signal. The baseline's
-// sample is cut into PSIBins (default 10) quantile bins when the baseline is pinned; the edges are
-// frozen with the baseline, and every window is counted into the same bins, so the index never
+// sample is cut into PSIBins (default 10) quantile bins when the baseline is pinned; the edges and
+// the sample's count in each bin are frozen with the baseline (the sample itself is not kept), and
+// every window counts its values into the same bins as they arrive (cells.go), so the index never
 // depends on the window's own range. With r and c the baseline and window shares of each bin,
 //
 //	PSI = Σ (c − r)·ln(c / r),

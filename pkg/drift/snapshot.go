@@ -13,8 +13,10 @@ import (
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
-// snapshotVersion is the version of the encoding Snapshot writes and Restore reads.
-const snapshotVersion = 1
+// snapshotVersion is the version of the encoding Snapshot writes. Restore also reads version 1,
+// whose baselines carry their whole sample (it summarises each as pinning does), and versions 1
+// and 2, whose windows carry a sample of their values (it counts each into the window's cells).
+const snapshotVersion = 3
 
 // Snapshot encodes the complete state of the series for which filter returns true (every series
 // when filter is nil): baselines, baselines under construction, open windows, online detectors and
@@ -22,13 +24,13 @@ const snapshotVersion = 1
 // moves to another replica: Restore on the new owner continues exactly where this engine stopped,
 // with the same alert ids. Stats are not included.
 //
-// The encoding is JSON with a "version" field (currently 1); value samples are packed as base64 of
-// little-endian float32s, 5⅓ bytes per value, and zero fields are left out. A check takes a few
-// hundred bytes to 2 KB; a measure about 5.4 KB for its baseline sample (once per baseline shared by
-// inheritance) and up to as much again for each of its open and previous windows: about 12.5 KB
-// for a series with one check and one measure and windows of about 300 events. A caller that must
-// keep each encoded value small (a key-value bucket's maximum value size) snapshots the series in
-// groups with filter. Snapshot does not change the engine.
+// The encoding is JSON with a "version" field (currently 3); baseline quantiles (and the sample of
+// a baseline under construction) are packed as base64 of little-endian float32s, 5⅓ bytes per
+// value, window cells as base64 of their bytes, and zero fields are left out. A check takes a few
+// hundred bytes to 2 KB; a measure about 0.7 KB for its baseline's quantiles (once per baseline
+// shared by inheritance) and up to 0.4 KB of cells for each of its open and previous windows
+// however large they are: about 3 KB for a series with one check and one measure. A caller that must keep each encoded value small (a key-value bucket's maximum
+// value size) snapshots the series in groups with filter. Snapshot does not change the engine.
 func (e *Engine) Snapshot(filter func(event.Series) bool) ([]byte, error) {
 	e.sortTracks()
 	s := snapshotFile{
@@ -46,7 +48,7 @@ func (e *Engine) Snapshot(filter func(event.Series) bool) ([]byte, error) {
 		if !ok {
 			i = len(s.Baselines)
 			index[b] = i
-			s.Baselines = append(s.Baselines, baselineSnap{Baseline: *b, Sample: b.Sample})
+			s.Baselines = append(s.Baselines, baselineSnap{Baseline: *b, Quantiles: b.Quantiles})
 		}
 		return i
 	}
@@ -82,8 +84,8 @@ func (e *Engine) Restore(data []byte) error {
 	if err := dec.Decode(&s); err != nil {
 		return fmt.Errorf("decode drift snapshot: %w", err)
 	}
-	if s.Version != snapshotVersion {
-		return fmt.Errorf("decode drift snapshot: version %d: want %d", s.Version, snapshotVersion)
+	if s.Version < 1 || s.Version > snapshotVersion {
+		return fmt.Errorf("decode drift snapshot: version %d: want 1 to %d", s.Version, snapshotVersion)
 	}
 	if s.WindowNS != int64(e.cfg.Window) {
 		return fmt.Errorf("decode drift snapshot: window %v: want %v", time.Duration(s.WindowNS), e.cfg.Window)
@@ -91,7 +93,7 @@ func (e *Engine) Restore(data []byte) error {
 	baselines := make([]*Baseline, len(s.Baselines))
 	for i, bs := range s.Baselines {
 		b := bs.Baseline
-		b.Sample = bs.Sample
+		b.Sample, b.Quantiles = bs.Sample, bs.Quantiles
 		if err := checkBaseline(&b); err != nil {
 			return fmt.Errorf("decode drift snapshot: baselines[%d]: %w", i, err)
 		}
@@ -187,15 +189,19 @@ func (e *Engine) restoreTrack(ts *trackSnap, k seriesKey, b *Baseline) (*track, 
 	}
 	var err error
 	if ts.Building != nil {
-		if t.building, err = e.restoreAccum(ts.Building); err != nil {
+		var a accum
+		if a, err = e.restoreAccum(ts.Building); err != nil {
 			return nil, fmt.Errorf("building: %w", err)
+		}
+		if a.n > 0 { // an empty accumulator is not kept: most series have none
+			t.building = &a
 		}
 	}
 	if err := restoreAlarms(&t.sticky, ts.Sticky); err != nil {
 		return nil, fmt.Errorf("sticky: %w", err)
 	}
 	for i := range ts.Open {
-		w, err := e.restoreWindow(&ts.Open[i])
+		w, err := e.restoreWindow(&ts.Open[i], t)
 		if err != nil {
 			return nil, fmt.Errorf("open[%d]: %w", i, err)
 		}
@@ -205,9 +211,11 @@ func (e *Engine) restoreTrack(ts *trackSnap, k seriesKey, b *Baseline) (*track, 
 		t.open = append(t.open, w)
 	}
 	if ts.Prev != nil {
-		if t.prev, err = e.restoreWindow(ts.Prev); err != nil {
+		w, err := e.restoreWindow(ts.Prev, t)
+		if err != nil {
 			return nil, fmt.Errorf("prev: %w", err)
 		}
+		t.prev = closedWindow{idx: w.idx, acc: w.acc, cells: w.cells} // its examples are not kept
 		t.hasPrev = true
 	}
 	if len(ts.Alerts) > int(numSignals) {
@@ -267,12 +275,25 @@ func (e *Engine) restoreAccum(s *accumSnap) (accum, error) {
 	return a, nil
 }
 
-func (e *Engine) restoreWindow(s *windowSnap) (window, error) {
+// restoreWindow rebuilds a window of t (whose baseline is restored): a sample of its values (from
+// versions 1 and 2) is counted into its cells.
+func (e *Engine) restoreWindow(s *windowSnap, t *track) (window, error) {
 	w := window{idx: s.Idx}
 	var err error
 	if w.acc, err = e.restoreAccum(&s.Acc); err != nil {
 		return w, err
 	}
+	q, p := cellLayout(t.base, &t.d)
+	if err := checkCells(s.Cells, q, p); err != nil {
+		return w, err
+	}
+	w.cells = s.Cells
+	if len(w.acc.sample) > 0 && q+p > 0 {
+		for _, v := range w.acc.sample {
+			w.cells = addValue(w.cells, float64(v), 1, t.base.Quantiles, t.base.BinEdges, q, p, nil)
+		}
+	}
+	w.acc.sample = nil
 	if len(s.FailEx) > maxExamples || len(s.NewEx) > maxExamples || len(s.High) > maxExamples || len(s.Low) > maxExamples {
 		return w, errors.New("too many examples")
 	}
@@ -312,14 +333,17 @@ func (t *track) snapshot(baseline int) trackSnap {
 		LastClosed: t.lastClosed, HasClosed: t.hasClosed,
 	}
 	if t.base == nil {
-		b := t.building.snapshot()
+		var b accumSnap
+		if t.building != nil {
+			b = t.building.snapshot()
+		}
 		s.Building = &b
 	}
 	for i := range t.open {
 		s.Open = append(s.Open, t.open[i].snapshot())
 	}
 	if t.hasPrev {
-		p := t.prev.snapshot()
+		p := windowSnap{Idx: t.prev.idx, Acc: t.prev.acc.snapshot(), Cells: t.prev.cells}
 		s.Prev = &p
 	}
 	for i := range t.alerts {
@@ -348,7 +372,7 @@ func (a *accum) snapshot() accumSnap {
 
 func (w *window) snapshot() windowSnap {
 	s := windowSnap{
-		Idx: w.idx, Acc: w.acc.snapshot(), FailEx: w.failEx.ids[:w.failEx.n], NewEx: w.newEx.ids[:w.newEx.n],
+		Idx: w.idx, Acc: w.acc.snapshot(), Cells: w.cells, FailEx: w.failEx.ids[:w.failEx.n], NewEx: w.newEx.ids[:w.newEx.n],
 		Alarms: alarmSnaps(&w.alarm),
 	}
 	for i := range w.high.n {
@@ -371,7 +395,9 @@ func alarmSnaps(a *[numSignals]alarm) []alarmSnap {
 	return out
 }
 
-// The encoding of a snapshot, version 1.
+// The encoding of a snapshot, version 3. Version 2 differs only in its windows: a packed sample
+// (acc.sample) instead of cells; version 1 also in its baselines: a packed sample instead of
+// sample_n and quantiles.
 type (
 	snapshotFile struct {
 		Version   int            `json:"version"`
@@ -382,10 +408,11 @@ type (
 		Families  []familySnap   `json:"families,omitzero"`
 		Tracks    []trackSnap    `json:"tracks,omitzero"`
 	}
-	// baselineSnap is a Baseline with its sample packed.
+	// baselineSnap is a Baseline with its quantiles (version 1: its sample) packed.
 	baselineSnap struct {
 		Baseline
-		Sample packedFloats `json:"sample,omitzero"`
+		Sample    packedFloats `json:"sample,omitzero"`
+		Quantiles packedFloats `json:"quantiles,omitzero"`
 	}
 	familySnap struct {
 		App         string `json:"app,omitzero"`
@@ -435,6 +462,7 @@ type (
 	windowSnap struct {
 		Idx    int64         `json:"idx,omitzero"`
 		Acc    accumSnap     `json:"acc,omitzero"`
+		Cells  []byte        `json:"cells,omitzero"` // version 3
 		FailEx []string      `json:"fail_examples,omitzero"`
 		NewEx  []string      `json:"new_label_examples,omitzero"`
 		High   []extremeSnap `json:"high,omitzero"`

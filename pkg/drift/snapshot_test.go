@@ -236,8 +236,8 @@ func TestSnapshotIsVersionedJSON(t *testing.T) {
 	var head struct {
 		Version int `json:"version"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil || head.Version != 1 {
-		t.Fatalf("snapshot head = %+v, %v; want version 1", head, err)
+	if err := json.Unmarshal(data, &head); err != nil || head.Version != 3 {
+		t.Fatalf("snapshot head = %+v, %v; want version 3", head, err)
 	}
 	// Restoring into the engine it came from replaces every series with itself.
 	before := e.Baselines()
@@ -280,7 +280,7 @@ func TestRestoreErrors(t *testing.T) {
 	}{
 		{"garbage", []byte("{"), "decode drift snapshot"},
 		{"unknown field", edit(func(m map[string]any) { m["extra"] = 1 }), `unknown field "extra"`},
-		{"version", edit(func(m map[string]any) { m["version"] = 2 }), "version 2"},
+		{"version", edit(func(m map[string]any) { m["version"] = 4 }), "version 4"},
 		{"window", edit(func(m map[string]any) { m["window_ns"] = 1 }), "window 1ns"},
 		{"baseline index", edit(func(m map[string]any) { track0(m)["baseline"] = 99 }), "baseline 99 out of range"},
 		{"invalid baseline", edit(func(m map[string]any) { m["baselines"].([]any)[0].(map[string]any)["failures"] = -1 }), "baseline Failures = -1"},

@@ -112,3 +112,30 @@ func (m *moments) merge(o moments) {
 	m.m2 += o.m2 + d*d*float64(m.n)*float64(o.n)/float64(n)
 	m.n = n
 }
+
+// binomialUpperTail returns P(X ≥ x) for X ~ Binomial(n, p), summing the exact terms from x up
+// until they no longer change the sum. It returns 1 when x is at or below the mean n·p (the tail is
+// then at least about one half, which no caller treats as significant), so the loop only ever
+// walks down a decreasing tail.
+func binomialUpperTail(x, n int64, p float64) float64 {
+	switch {
+	case x <= 0 || p >= 1:
+		return 1
+	case x > n || p <= 0:
+		return 0
+	case float64(x) <= float64(n)*p:
+		return 1
+	}
+	lgN, _ := math.Lgamma(float64(n) + 1)
+	lp, lq := math.Log(p), math.Log1p(-p)
+	lgX, _ := math.Lgamma(float64(x) + 1)
+	lgNX, _ := math.Lgamma(float64(n-x) + 1)
+	// term(k+1) = term(k) · (n−k)/(k+1) · p/(1−p)
+	term := math.Exp(lgN - lgX - lgNX + float64(x)*lp + float64(n-x)*lq)
+	sum := term
+	for k := x; k < n && term > sum*1e-17; k++ {
+		term *= float64(n-k) / float64(k+1) * p / (1 - p)
+		sum += term
+	}
+	return math.Min(sum, 1)
+}

@@ -154,3 +154,43 @@ func TestMeanScaleFloor(t *testing.T) {
 		}
 	}
 }
+
+func TestBinomialUpperTail(t *testing.T) {
+	// direct sums P(X ≥ x) with exact binomial coefficients, for n small enough for float64
+	direct := func(x, n int64, p float64) float64 {
+		s := 0.0
+		for k := x; k <= n; k++ {
+			c := 1.0
+			for i := int64(0); i < k; i++ {
+				c = c * float64(n-i) / float64(i+1)
+			}
+			s += c * math.Pow(p, float64(k)) * math.Pow(1-p, float64(n-k))
+		}
+		return s
+	}
+	for _, c := range []struct {
+		x, n int64
+		p    float64
+		want float64
+	}{
+		{8, 10, 0.5, 56.0 / 1024},
+		{10, 10, 0.5, 1.0 / 1024},
+		{11, 10, 0.5, 0},
+		{0, 10, 0.5, 1},
+		{3, 10, 0.5, 1}, // at or below the mean
+		{5, 100, 0, 0},
+		{5, 100, 1, 1},
+		{10, 100, 0.02, direct(10, 100, 0.02)},
+		{60, 1000, 0.027, -1},
+		{6, 173, 0.006, direct(6, 173, 0.006)},
+	} {
+		got := binomialUpperTail(c.x, c.n, c.p)
+		want := c.want
+		if want < 0 {
+			want = direct(c.x, c.n, c.p)
+		}
+		if math.Abs(got-want) > 1e-9*math.Max(want, 1e-300) && math.Abs(got-want) > 1e-15 {
+			t.Errorf("binomialUpperTail(%d, %d, %v) = %v, want %v", c.x, c.n, c.p, got, want)
+		}
+	}
+}

@@ -3,9 +3,11 @@ package drift
 import "math"
 
 // Wasserstein distance (earth mover's distance, W₁), one of the window detectors of the "value"
-// signal: W₁ = ∫ |F_a(x) − F_b(x)| dx between the empirical distribution functions of the baseline
-// sample and the window sample, divided by the baseline's standard deviation (floored as for the
-// mean detector) so that the threshold is unit-free, as in Evidently's "wasserstein" test.
+// signal: W₁ = ∫ |F_a(x) − F_b(x)| dx between the empirical distribution functions of the baseline's
+// quantile summary (Baseline.Quantiles) and the window, from its cells (wassersteinCells; see
+// QuantilePoints for how far the summary and the cells move W₁), divided by the baseline's
+// standard deviation (floored as for the mean detector) so
+// that the threshold is unit-free, as in Evidently's "wasserstein" test.
 //
 // Parameters (Config): it reaches its threshold at WassersteinThreshold (default 0.1, Evidently's).
 // A window is a small sample even when its baseline is large, and W₁ of a 150-value window from the
