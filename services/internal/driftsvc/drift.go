@@ -28,7 +28,7 @@ type Config struct {
 	WarmUp             int           `envconfig:"DRIFT_WARM_UP" default:"0" desc:"events of a new series skipped before its baseline starts"`
 	MinSamples         int           `envconfig:"DRIFT_MIN_SAMPLES" default:"50" desc:"events a window needs before it is evaluated (fewer: insufficient_data)"`
 	Alpha              float64       `envconfig:"DRIFT_ALPHA" default:"0.00001" desc:"significance per window and series, Bonferroni-corrected over its tests"`
-	MinRateEffect      float64       `envconfig:"DRIFT_MIN_RATE_EFFECT" default:"0.05" desc:"failure-rate increase an alert needs besides significance (0.05 = 5 points)"`
+	MinRateEffect      float64       `envconfig:"DRIFT_MIN_RATE_EFFECT" default:"0.01" desc:"failure-rate increase above the baseline's upper confidence bound an alert needs besides significance (0.01 = 1 point)"`
 	MinMeanEffect      float64       `envconfig:"DRIFT_MIN_MEAN_EFFECT" default:"0.5" desc:"mean shift in baseline standard deviations an alert needs"`
 	PendingWindows     int           `envconfig:"DRIFT_PENDING_WINDOWS" default:"1" desc:"further true windows an alert stays pending before it fires"`
 	ResolveWindows     int           `envconfig:"DRIFT_RESOLVE_WINDOWS" default:"2" desc:"consecutive healthy windows before a firing alert resolves"`
@@ -38,6 +38,10 @@ type Config struct {
 	LeaseTTL           time.Duration `envconfig:"DRIFT_LEASE_TTL" default:"10s" desc:"a partition whose owner stops renewing its lease for this long moves to another replica"`
 	CheckpointInterval time.Duration `envconfig:"DRIFT_CHECKPOINT_INTERVAL" default:"5s" desc:"how often each partition's statistics are saved; a takeover replays at most this much"`
 	AdminAddr          string        `envconfig:"DRIFT_ADMIN_ADDR" default:":9103" desc:"listen address of the drift service's /metrics, /healthz and /readyz"`
+	EvalMargin         float64       `envconfig:"DRIFT_EVAL_MARGIN" default:"0.05" desc:"pass-rate drop below an accepted eval run (vigil eval accept) that live traffic must also exceed, besides significance, to alert (0.05 = 5 points)"`
+	MetricsMaxSeries   int           `envconfig:"DRIFT_METRICS_MAX_SERIES" default:"1000" desc:"quality series (series and metric) per replica exported as Prometheus gauges; further ones are counted in vigil_drift_quality_series_dropped"`
+	SilenceRatio       float64       `envconfig:"DRIFT_SILENCE_RATIO" default:"0.2" desc:"a feature or stage whose events in a window fall to this share of its usual count or below (and improbably so) raises a silence alert; 0 disables silence alerts"`
+	SilenceGrace       time.Duration `envconfig:"DRIFT_SILENCE_GRACE" default:"1m" desc:"how long after its end a window of event counts waits for late records before a silence is judged"`
 }
 
 // Detector returns the drift engine configuration.
@@ -63,6 +67,15 @@ func (c Config) Validate() error {
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, fmt.Errorf("VIGIL_DRIFT_CHECKPOINT_INTERVAL=%v: must be positive", c.CheckpointInterval))
+	}
+	if !(c.EvalMargin >= 0 && c.EvalMargin < 1) {
+		errs = append(errs, fmt.Errorf("VIGIL_DRIFT_EVAL_MARGIN=%v: want 0 to less than 1", c.EvalMargin))
+	}
+	if err := c.validateVolume(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MetricsMaxSeries < 0 {
+		errs = append(errs, fmt.Errorf("VIGIL_DRIFT_METRICS_MAX_SERIES=%d: want 0 (no quality gauges) or more", c.MetricsMaxSeries))
 	}
 	return errors.Join(errs...)
 }

@@ -33,6 +33,9 @@ type Manager struct {
 	members    jetstream.KeyValue
 	state      jetstream.KeyValue
 	ownedGauge prometheus.Gauge
+	baselines  *baselineWatch   // pins and accepted runs (baselines.go)
+	quality    *qualityMetrics  // per-series quality gauges (metrics.go)
+	now        func() time.Time // clock of silence detection (volume.go); nil: time.Now
 
 	mu    sync.Mutex
 	owned map[int]*partition
@@ -66,8 +69,20 @@ func newManager(ctx context.Context, d app.Deps, cfg Config) (*Manager, error) {
 			return nil, err
 		}
 	}
+	watch, err := newBaselineWatch(ctx, d.JS)
+	if err != nil {
+		return nil, err
+	}
+	var reg prometheus.Registerer
+	if d.Registry != nil {
+		reg = d.Registry
+	}
+	quality, err := newQualityMetrics(reg, cfg.MetricsMaxSeries)
+	if err != nil {
+		return nil, err
+	}
 	return &Manager{d: d, cfg: cfg, partitions: max(d.Common.Streams.Partitions, 1), leases: leases, members: members, state: state,
-		ownedGauge: gauge, owned: map[int]*partition{}, revs: map[int]uint64{}, stop: make(chan struct{}), done: make(chan struct{})}, nil
+		ownedGauge: gauge, baselines: watch, quality: quality, owned: map[int]*partition{}, revs: map[int]uint64{}, stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // Owned lists the partitions this replica owns, sorted.
@@ -87,6 +102,10 @@ func (m *Manager) Owned() []int {
 func (m *Manager) Start(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
 		return errors.New("drift: manager already started")
+	}
+	// Pins and accepted runs are read before the first partition is taken.
+	if err := m.baselines.start(ctx, m); err != nil {
+		return err
 	}
 	m.balance(ctx)
 	go func() {
@@ -123,6 +142,9 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	case <-m.done:
 	case <-ctx.Done():
 		return fmt.Errorf("stop drift partition manager: %w", ctx.Err())
+	}
+	if err := m.baselines.stop(ctx); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

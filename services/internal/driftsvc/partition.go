@@ -26,6 +26,10 @@ type checkpoint struct {
 	Watermark  time.Time `json:"watermark"`
 	Generation uint64    `json:"generation"`
 	Chunks     int       `json:"chunks"`
+	// Ext is the state of the baseline extension: yardstick windows and pins applied (baselines.go).
+	Ext json.RawMessage `json:"ext,omitempty"`
+	// VolumeChunks is the number of values holding the silence detector's state (volume.go).
+	VolumeChunks int `json:"volume_chunks,omitempty"`
 }
 
 // maxChunk bounds one state value, well below NATS's default maximum payload.
@@ -44,6 +48,8 @@ type partition struct {
 	lastSeen  time.Time
 	saved     time.Time
 	outbox    []event.Alert
+	ext       *partitionExt
+	volume    *drift.Volume // nil when silence alerts are off
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -53,6 +59,9 @@ type partition struct {
 func startPartition(ctx context.Context, m *Manager, n int) (*partition, error) {
 	p := &partition{n: n, m: m, engine: drift.NewEngine(m.cfg.Detector()), done: make(chan struct{})}
 	entry, err := m.state.Get(ctx, leaseKey(n))
+	var saved json.RawMessage
+	var volGen uint64
+	var volChunks int
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 	case err != nil:
@@ -72,7 +81,16 @@ func startPartition(ctx context.Context, m *Manager, n int) (*partition, error) 
 			}
 		}
 		p.seq, p.watermark, p.gen = cp.Sequence, cp.Watermark, cp.Generation
+		saved, volGen, volChunks = cp.Ext, cp.Generation, cp.VolumeChunks
 	}
+	if p.volume, err = loadVolume(ctx, m, n, volGen, volChunks); err != nil {
+		return nil, err
+	}
+	if p.ext, err = newPartitionExt(p, saved); err != nil {
+		return nil, err
+	}
+	keys, pins, accs := m.baselines.snapshot()
+	p.ext.sync(ctx, keys, pins, accs)
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{stream.ScoredPartitionSubject(n)}}
 	if p.seq > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, p.seq+1
@@ -107,13 +125,14 @@ func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
 		}
 		if got > 0 {
 			p.lastSeen = time.Now()
-			p.outbox = append(p.outbox, p.engine.Advance(p.watermark)...)
+			p.advance(p.watermark)
 		} else if !p.watermark.IsZero() {
 			// Traffic paused: let wall time close windows, so alerts fire and resolve anyway.
 			if quiet := time.Since(p.lastSeen); quiet > p.m.cfg.Grace {
-				p.outbox = append(p.outbox, p.engine.Advance(p.watermark.Add(quiet))...)
+				p.advance(p.watermark.Add(quiet))
 			}
 		}
+		p.tickVolume(got > 0)
 		if err := p.publishLocked(ctx); err != nil {
 			log.Warn("publish alerts; will retry", "err", err)
 		} else if time.Since(p.saved) >= p.m.cfg.CheckpointInterval {
@@ -121,6 +140,7 @@ func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
 				log.Warn("checkpoint drift partition; will retry", "err", err)
 			}
 		}
+		p.ext.maybePublish(ctx)
 		p.mu.Unlock()
 	}
 }
@@ -142,6 +162,8 @@ func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	p.engine.Observe(rec)
+	p.ext.observe(rec)
+	p.observeVolume(rec)
 	if rec.Timestamp.After(p.watermark) {
 		p.watermark = rec.Timestamp
 	}
@@ -190,7 +212,15 @@ func (p *partition) checkpointLocked(ctx context.Context) error {
 			return fmt.Errorf("save checkpoint chunk %d of partition %d: %w", i, p.n, err)
 		}
 	}
-	data, err := json.Marshal(checkpoint{Sequence: p.seq, Watermark: p.watermark, Generation: gen, Chunks: len(chunks)})
+	ext, err := p.ext.state()
+	if err != nil {
+		return err
+	}
+	volChunks, err := p.saveVolume(ctx, gen)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(checkpoint{Sequence: p.seq, Watermark: p.watermark, Generation: gen, Chunks: len(chunks), Ext: ext, VolumeChunks: volChunks})
 	if err != nil {
 		return err
 	}
@@ -238,6 +268,7 @@ func (p *partition) shutdown(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.ext.close()
 	return p.checkpointLocked(context.WithoutCancel(ctx))
 }
 
@@ -245,4 +276,5 @@ func (p *partition) shutdown(ctx context.Context) error {
 func (p *partition) abandon() {
 	p.cancel()
 	<-p.done
+	p.ext.close()
 }
