@@ -48,6 +48,13 @@ const evalUsage = `usage:
                         exit 1 when a metric dropped significantly by more than the margin;
                         --baseline latest:PROMPT_VERSION takes that version's newest done run
                         of the candidate's dataset, app and feature
+  vigil eval report RUN [--against RUN|none] [-o FILE]
+                        write one self-contained HTML file: each metric across the dataset's
+                        runs over time, the comparison with the earlier run, and word diffs
+                        of the outputs that changed
+  vigil eval accept RUN [--any-model]
+                        make a done run the expected quality of its prompt version (and
+                        model): live traffic of that version alerts when it falls below it
 
 ClickHouse comes from VIGIL_CLICKHOUSE_DSN; output contracts from VIGIL_SCORER_CONTRACTS_DIR
 (or --contracts DIR), as for the live scorer.
@@ -70,6 +77,10 @@ func runEval(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return runEvalCompare(ctx, args[1:], out)
 	case "gate":
 		return runEvalGate(ctx, args[1:], out)
+	case "accept":
+		return runEvalAccept(ctx, args[1:], out)
+	case "report":
+		return runEvalReport(ctx, args[1:], out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, evalUsage)
 		return nil
@@ -94,11 +105,11 @@ func loadEvalConfig() (evalConfig, error) {
 // openEvalStore connects to ClickHouse and applies any missing migration, so eval works against
 // a database no writer has touched yet.
 func openEvalStore(ctx context.Context, c config.Common) (driver.Conn, error) {
-	opts, err := store.ParseDSN(c.ClickHouseDSN)
+	opts, err := store.ConnOptions(c)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Migrate(ctx, opts, slog.New(slog.DiscardHandler)); err != nil {
+	if err := store.MigrateConfigured(ctx, opts, c, slog.New(slog.DiscardHandler)); err != nil {
 		return nil, fmt.Errorf("migrate %s: %w", config.Redact(c.ClickHouseDSN), err)
 	}
 	return store.Open(ctx, opts)
