@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 )
+
+var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Prefix is the one prefix of every vigil variable.
 const Prefix = "VIGIL"
@@ -25,6 +28,9 @@ type Common struct {
 	ClickHouseDSN string `envconfig:"CLICKHOUSE_DSN" default:"clickhouse://127.0.0.1:9000/vigil" desc:"ClickHouse native-protocol DSN; the database is created if missing"`
 	LogFormat     string `split_words:"true" default:"json" desc:"log format: json or text"`
 	LogLevel      string `split_words:"true" default:"info" desc:"log level: debug, info, warn or error"`
+	// ClickHouseCluster switches migrations to ON CLUSTER DDL with replicated tables.
+	ClickHouseCluster string `envconfig:"CLICKHOUSE_CLUSTER" desc:"ClickHouse cluster (a remote_servers name) to migrate the schema on: replicated tables behind Distributed ones; empty for one server"`
+	TLS
 	Streams
 }
 
@@ -54,6 +60,12 @@ func (c Common) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("VIGIL_LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.ClickHouseCluster != "" && !clusterName.MatchString(c.ClickHouseCluster) {
+		errs = append(errs, fmt.Errorf("VIGIL_CLICKHOUSE_CLUSTER=%q: want letters, digits and underscores", c.ClickHouseCluster))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	s := c.Streams
 	if s.Replicas < 1 || s.Replicas > 5 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"syscall"
@@ -40,6 +41,37 @@ func ParseDSN(dsn string) (*clickhouse.Options, error) {
 		opts.DialTimeout = 5 * time.Second
 	}
 	return opts, nil
+}
+
+// ConnOptions are the connection options for the configured ClickHouse: ParseDSN of
+// VIGIL_CLICKHOUSE_DSN with the VIGIL_CLICKHOUSE_TLS_* settings applied. Every service and
+// command connects through it.
+func ConnOptions(c config.Common) (*clickhouse.Options, error) {
+	opts, err := ParseDSN(c.ClickHouseDSN)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := c.TLS.ClickHouseConfig()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		// skip_verify=true in the DSN keeps its meaning next to the TLS variables.
+		if opts.TLS != nil && opts.TLS.InsecureSkipVerify {
+			tc.InsecureSkipVerify = true
+		}
+		opts.TLS = tc
+	}
+	return opts, nil
+}
+
+// MigrateConfigured applies the migrations for the configured deployment: MigrateCluster when
+// VIGIL_CLICKHOUSE_CLUSTER names a cluster, Migrate otherwise.
+func MigrateConfigured(ctx context.Context, opts *clickhouse.Options, c config.Common, log *slog.Logger) error {
+	if c.ClickHouseCluster != "" {
+		return MigrateCluster(ctx, opts, c.ClickHouseCluster, log)
+	}
+	return Migrate(ctx, opts, log)
 }
 
 // Open connects to ClickHouse and checks the server answers.

@@ -95,6 +95,14 @@ func Migrate(ctx context.Context, opts *clickhouse.Options, log *slog.Logger) er
 	) ENGINE = ReplacingMergeTree ORDER BY version`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
+	// A clustered database must not grow tables that exist on one host only.
+	var engine string
+	if err := conn.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'schema_migrations'").Scan(&engine); err != nil {
+		return fmt.Errorf("read schema_migrations engine: %w", err)
+	}
+	if strings.HasPrefix(engine, "Replicated") {
+		return fmt.Errorf("database %s was migrated for a cluster: migrate it with --cluster (VIGIL_CLICKHOUSE_CLUSTER)", opts.Auth.Database)
+	}
 	applied, err := appliedVersions(ctx, conn)
 	if err != nil {
 		return err
@@ -148,6 +156,15 @@ func createDatabase(ctx context.Context, opts *clickhouse.Options) error {
 	db := opts.Auth.Database
 	if db == "" || db == "default" {
 		return nil
+	}
+	// A database that exists needs no CREATE: a writer confined to its database (allow_databases
+	// in deploy/clickhouse/users.xml) cannot even connect to "default".
+	if conn, err := clickhouse.Open(opts); err == nil {
+		err = conn.Exec(ctx, "SELECT 1")
+		conn.Close()
+		if err == nil {
+			return nil
+		}
 	}
 	bootstrap := *opts
 	bootstrap.Auth.Database = "default"

@@ -99,7 +99,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	d := app.Deps{Common: c.common, Log: log, Registry: reg, NC: nc, JS: js, Metrics: stream.NewMetrics(reg)}
 
 	log.Info("connecting to ClickHouse", "dsn", config.Redact(c.common.ClickHouseDSN))
-	conn, err := writersvc.Connect(ctx, c.common.ClickHouseDSN, log)
+	conn, err := writersvc.Connect(ctx, c.common, log)
 	if err != nil {
 		return fmt.Errorf("%w\n(start a local ClickHouse with: deploy/clickhouse/local.sh start, or run make run)", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/settings"
 )
 
@@ -34,7 +35,7 @@ func runDLQ(ctx context.Context, args []string, out io.Writer) error {
 	if err := config.Load(settings.Known(), &c); err != nil {
 		return err
 	}
-	nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-dlq"), nats.Timeout(5*time.Second))
+	nc, err := app.DialNATS(c, "vigil-dlq", nats.Timeout(5*time.Second))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s (set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/settings"
 )
 
@@ -59,7 +60,7 @@ func runPublish(ctx context.Context, args []string, in io.Reader, out io.Writer)
 		msgs = append(msgs, stream.NewMsg(stream.EventsSubject(ev.App), ev.EventID, line))
 	}
 	if len(msgs) > 0 {
-		nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-publish"), nats.Timeout(5*time.Second))
+		nc, err := app.DialNATS(c, "vigil-publish", nats.Timeout(5*time.Second))
 		if err != nil {
 			return fmt.Errorf("connect to NATS at %s (is vigil running? set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/rules"
 	"github.com/vigilhq/vigil/pkg/scoring"
+	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/settings"
 )
 
@@ -133,7 +134,7 @@ func openRules(ctx context.Context) (*rules.Store, func(), error) {
 	if err := config.Load(settings.Known(), &c); err != nil {
 		return nil, nil, err
 	}
-	nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-rules"), nats.Timeout(5*time.Second))
+	nc, err := app.DialNATS(c, "vigil-rules", nats.Timeout(5*time.Second))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s (set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/notify"
+	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/settings"
 )
 
@@ -49,7 +50,7 @@ func runSilence(ctx context.Context, args []string, out io.Writer) error {
 	if err := config.Load(settings.Known(), &c); err != nil {
 		return err
 	}
-	nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-silence"), nats.Timeout(5*time.Second))
+	nc, err := app.DialNATS(c, "vigil-silence", nats.Timeout(5*time.Second))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s (set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}

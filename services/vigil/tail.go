@@ -15,6 +15,7 @@ import (
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/settings"
 )
 
@@ -30,7 +31,7 @@ func runTail(ctx context.Context, args []string, out io.Writer) error {
 	if err := config.Load(settings.Known(), &c); err != nil {
 		return err
 	}
-	nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-tail"))
+	nc, err := app.DialNATS(c, "vigil-tail")
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s (is vigil running? set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}

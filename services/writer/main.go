@@ -22,7 +22,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	return app.Serve(ctx, "writer", common, c.AdminAddr, func(d app.Deps) ([]lifecycle.Named, error) {
-		conn, err := writersvc.Connect(ctx, common.ClickHouseDSN, d.Log)
+		conn, err := writersvc.Connect(ctx, common, d.Log)
 		if err != nil {
 			return nil, err
 		}

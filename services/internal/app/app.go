@@ -51,6 +51,33 @@ func Limits(s config.Streams) stream.Limits {
 	return stream.Limits{Replicas: s.Replicas, MaxAge: s.MaxAge, MaxBytes: s.MaxBytes, Duplicates: s.Duplicates, FileStore: true}
 }
 
+// NATSOptions are the credentials and TLS options of every NATS connection vigil makes:
+// VIGIL_NATS_CREDS and VIGIL_NATS_TLS_*.
+func NATSOptions(c config.Common) ([]nats.Option, error) {
+	var opts []nats.Option
+	if c.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(c.NATSCreds))
+	}
+	tc, err := c.TLS.NATSConfig()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		opts = append(opts, nats.Secure(tc))
+	}
+	return opts, nil
+}
+
+// DialNATS connects once, without retrying, with the configured credentials and TLS: for
+// commands that should fail fast when NATS is not there. The caller adds the context to errors.
+func DialNATS(c config.Common, name string, extra ...nats.Option) (*nats.Conn, error) {
+	opts, err := NATSOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	return nats.Connect(c.NATSURL, append(append(opts, nats.Name(name)), extra...)...)
+}
+
 // Connect dials NATS (retrying while the server is not up yet, reconnecting forever) and makes
 // sure every stream exists with the configured limits.
 func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
@@ -66,10 +93,11 @@ func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
 	}
-	if c.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(c.NATSCreds))
+	security, err := NATSOptions(c)
+	if err != nil {
+		return nil, nil, err
 	}
-	nc, err := nats.Connect(c.NATSURL, opts...)
+	nc, err := nats.Connect(c.NATSURL, append(opts, security...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", config.Redact(c.NATSURL), err)
 	}

@@ -1,5 +1,5 @@
-// Package writersvc is the writer service: it consumes EVENTS, SCORED and ALERTS and batch-inserts
-// them into ClickHouse, acking a batch only after its INSERT succeeded.
+// Package writersvc is the writer service: it consumes EVENTS, SCORED, ALERTS and FEEDBACK and
+// batch-inserts them into ClickHouse, acking a batch only after its INSERT succeeded.
 package writersvc
 
 import (
@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/lifecycle"
 	"github.com/vigilhq/vigil/pkg/redact"
@@ -28,7 +29,7 @@ type Config struct {
 	FlushInterval time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"1s" desc:"longest wait to fill a batch before inserting what arrived"`
 	AckWait       time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"time before an unacknowledged message is redelivered; kept alive while an insert is retried"`
 	AdminAddr     string        `envconfig:"WRITER_ADMIN_ADDR" default:":9104" desc:"listen address of the writer's /metrics, /healthz and /readyz"`
-	Redact        string        `envconfig:"WRITER_REDACT" default:"mask" desc:"what happens to e-mails, phone numbers, cards and secrets in stored text: mask, hash or off, per app as default=mask,shop=hash"`
+	Redact        string        `envconfig:"WRITER_REDACT" default:"mask" desc:"what happens to e-mails, phone numbers, cards, IBANs, national identity numbers and secrets in stored text: mask, hash or off, per app as default=mask,shop=hash"`
 
 	RetainEvents      time.Duration `envconfig:"WRITER_RETAIN_EVENTS" default:"720h" desc:"how long model_calls keeps events (whole days are dropped; 0: forever)"`
 	RetainScores      time.Duration `envconfig:"WRITER_RETAIN_SCORES" default:"2160h" desc:"how long scores keeps score rows (0: forever)"`
@@ -46,6 +47,8 @@ func (c Config) Retention() store.Retention {
 	return store.Retention{
 		store.TableModelCalls: c.RetainEvents, store.TableScores: c.RetainScores, store.TableAlerts: c.RetainAlerts,
 		"quality_5m": c.RetainRollup, "stored_keys": keys,
+		// Feedback lives as long as the score rows made from it.
+		store.TableFeedback: c.RetainScores,
 	}
 }
 
@@ -77,9 +80,10 @@ func (c Config) Validate() error {
 
 // Durable consumer names of the writer, one per stream.
 const (
-	DurableEvents = "writer-events"
-	DurableScored = "writer-scored"
-	DurableAlerts = "writer-alerts"
+	DurableEvents   = "writer-events"
+	DurableScored   = "writer-scored"
+	DurableAlerts   = "writer-alerts"
+	DurableFeedback = "writer-feedback"
 )
 
 // New migrates the schema, then builds one source per stream; all share conn.
@@ -130,8 +134,19 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 	if err != nil {
 		return nil, err
 	}
+	feedback, err := newSource(ctx, d, cfg, stream.Feedback, DurableFeedback, stream.FeedbackRoot, max(cfg.BatchSize/10, 10), stream.FeedbackDecoder,
+		sink[*event.Feedback]{conn: conn, table: store.TableFeedback, rows: rows, insert: store.InsertFeedback, key: store.FeedbackKey})
+	if err != nil {
+		return nil, err
+	}
+	baselines, err := newBaselineSource(ctx, d, cfg, conn, rows)
+	if err != nil {
+		return nil, err
+	}
 	return []lifecycle.Named{
 		{Name: "retention", Component: &retention{conn: conn, r: cfg.Retention(), every: cfg.RetentionInterval, log: d.Log}},
+		{Name: "writer-baselines", Component: baselines},
+		{Name: "writer-feedback", Component: feedback},
 		{Name: "writer-alerts", Component: alerts},
 		{Name: "writer-scored", Component: scored},
 		{Name: "writer-events", Component: events},
@@ -211,13 +226,13 @@ func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error
 
 // Connect migrates the schema (creating the database if needed) and opens the connection the
 // writer inserts with. It retries while ClickHouse is not up yet, until ctx ends.
-func Connect(ctx context.Context, dsn string, log *slog.Logger) (driver.Conn, error) {
-	opts, err := store.ParseDSN(dsn)
+func Connect(ctx context.Context, c config.Common, log *slog.Logger) (driver.Conn, error) {
+	opts, err := store.ConnOptions(c)
 	if err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		err = store.Migrate(ctx, opts, log)
+		err = store.MigrateConfigured(ctx, opts, c, log)
 		if err == nil {
 			break
 		}

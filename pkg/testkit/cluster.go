@@ -1,0 +1,100 @@
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// Cluster is a ClickHouse cluster of one shard with two replicas on loopback, coordinated by a
+// throwaway ZooKeeper: the smallest setup where replication, ON CLUSTER DDL and Distributed
+// tables behave as in production.
+type Cluster struct {
+	Name      string
+	ZooKeeper *ZooKeeper
+	Replicas  []*Server
+}
+
+// StartCluster starts ZooKeeper and two clickhouse-server replicas of cluster name, and stops
+// them when the test ends. Missing ZooKeeper fails the test when CI is set (see RequireZooKeeper).
+func StartCluster(tb testing.TB, name string) *Cluster {
+	tb.Helper()
+	zk := StartZooKeeper(tb)
+	// Each replica's config lists both, so every port is picked before either server starts.
+	ports := make([]Ports, 2)
+	for i := range ports {
+		p, err := PickPorts()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ports[i] = p
+	}
+	c := &Cluster{Name: name, ZooKeeper: zk}
+	for i := range ports {
+		replica := fmt.Sprintf("r%d", i+1)
+		s, err := startServer(tb.TempDir(), ports[i], func(dir string, p Ports) (string, error) {
+			return BaseConfig(dir, p) + OpenUsers + ClusterConfig(name, replica, p, zk, ports) + "</yandex>\n", nil
+		})
+		if err != nil {
+			tb.Fatalf("start replica %s: %v", replica, err)
+		}
+		tb.Cleanup(s.Discard)
+		c.Replicas = append(c.Replicas, s)
+	}
+	for i, s := range c.Replicas {
+		if err := waitZooKeeperSession(s, 30*time.Second); err != nil {
+			tb.Fatalf("replica r%d: %v", i+1, err)
+		}
+	}
+	return c
+}
+
+// waitZooKeeperSession waits until the server reads ZooKeeper and its distributed DDL queue
+// exists. ClickHouse 18.16 opens its ZooKeeper session and starts the DDL worker in the
+// background after it starts answering, and an ON CLUSTER query that arrives too early can crash
+// the server (a null pointer in zkutil::ZooKeeper::createImpl).
+func waitZooKeeperSession(s *Server, timeout time.Duration) error {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.Addr()}, DialTimeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("open clickhouse: %w", err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var n uint64
+		err = conn.QueryRow(ctx, "SELECT count() FROM system.zookeeper WHERE path = '/clickhouse/task_queue' AND name = 'ddl'").Scan(&n)
+		cancel()
+		if err == nil && n > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no ZooKeeper session after %v (last error %v): %s", timeout, err, s.logTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ClusterConfig is the part of a replica's config.xml that joins it to cluster name: ZooKeeper,
+// the distributed DDL queue, its macros ({cluster}, {shard}, {replica}) and the one-shard cluster
+// of all replicas with internal replication (a Distributed insert goes to one replica, which
+// replicates it).
+func ClusterConfig(name, replica string, self Ports, zk *ZooKeeper, all []Ports) string {
+	var replicas strings.Builder
+	for _, p := range all {
+		fmt.Fprintf(&replicas, "            <replica><host>127.0.0.1</host><port>%d</port></replica>\n", p.TCP)
+	}
+	return fmt.Sprintf(`    <interserver_http_port>%d</interserver_http_port>
+    <interserver_http_host>127.0.0.1</interserver_http_host>
+    <zookeeper><node><host>127.0.0.1</host><port>%d</port></node></zookeeper>
+    <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+    <macros><cluster>%s</cluster><shard>01</shard><replica>%s</replica></macros>
+    <remote_servers><%s><shard>
+        <internal_replication>true</internal_replication>
+%s    </shard></%s></remote_servers>
+`, self.Interserver, zk.Port, name, replica, name, replicas.String(), name)
+}
