@@ -4,7 +4,7 @@ MODULES := pkg services loadtest
 GO ?= go
 BIN := bin
 
-.PHONY: run test test-faults fuzz build bench bench-e2e vet tidy-check fmt-check schemas schemas-check clean
+.PHONY: run test test-faults fuzz build bench bench-e2e screenshot vet tidy-check fmt-check schemas schemas-check clean
 
 ## run: start a local ClickHouse if needed, then vigil dev --demo (Ctrl-C stops everything)
 run:
@@ -44,6 +44,10 @@ bench:
 ##   measured just before on this machine; BENCH_FLAGS="-nats URL -dsn DSN" measures running services
 bench-e2e: build
 	$(GO) run ./loadtest/cmd/bench-e2e -vigil $(BIN)/vigil $(BENCH_FLAGS)
+
+## screenshot: regenerate the eval report picture the README shows (needs chromium)
+screenshot:
+	cd pkg && $(GO) test -count=1 -run TestReportRendersInChromium ./evalreport -screenshot=../../deploy/docs/eval-report.png
 
 ## vet: go vet and gofmt on every module
 vet: fmt-check
