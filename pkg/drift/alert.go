@@ -88,17 +88,12 @@ func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Al
 		} else {
 			a.falseRun++
 			if a.falseRun >= e.cfg.ResolveWindows {
-				a.state = stateInactive
-				a.seq++
-				a.last = nil
+				a.resolve()
 				emit(event.StateResolved, event.StateFiring)
 				break
 			}
 		}
-		a.sinceSend++
-		if e.cfg.ResendWindows > 0 && a.sinceSend >= e.cfg.ResendWindows {
-			a.sinceSend = 0
-			a.resends++
+		if a.resendDue(e.cfg.ResendWindows) {
 			ev := e.evidence(t, sig, r, start, end)
 			out = append(out, e.alert(t, sig, a, event.StateFiring, event.StateFiring, true, ev, e.summary(t, sig, r, event.StateFiring), end))
 		}
@@ -130,6 +125,25 @@ func (a *alertState) fire() {
 	a.state = event.StateFiring
 	a.seq++
 	a.falseRun, a.sinceSend, a.resends = 0, 0, 0
+}
+
+// resolve ends a firing alert: the next episode gets a new alert id.
+func (a *alertState) resolve() {
+	a.state = stateInactive
+	a.seq++
+	a.last = nil
+}
+
+// resendDue counts one more firing window and reports whether a re-send falls due, one every
+// `every` windows (zero or less: never).
+func (a *alertState) resendDue(every int) bool {
+	a.sinceSend++
+	if every <= 0 || a.sinceSend < every {
+		return false
+	}
+	a.sinceSend = 0
+	a.resends++
+	return true
 }
 
 // raise keeps the highest severity seen since the alert went pending.

@@ -433,17 +433,12 @@ func (v *Volume) step(t *volTrack, r *volResult, out []event.Alert) []event.Aler
 		} else {
 			a.falseRun++
 			if a.falseRun >= v.cfg.ResolveWindows {
-				a.state = stateInactive
-				a.seq++
-				a.last = nil
+				a.resolve()
 				emit(event.StateResolved, event.StateFiring)
 				break
 			}
 		}
-		a.sinceSend++
-		if v.cfg.ResendWindows > 0 && a.sinceSend >= v.cfg.ResendWindows {
-			a.sinceSend = 0
-			a.resends++
+		if a.resendDue(v.cfg.ResendWindows) {
 			out = append(out, v.alert(t, a, event.StateFiring, event.StateFiring, true, v.evidence(t, r), v.summary(t, r, event.StateFiring), end))
 		}
 	default:

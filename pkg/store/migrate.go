@@ -120,15 +120,8 @@ func Migrate(ctx context.Context, opts *clickhouse.Options, log *slog.Logger) er
 				return fmt.Errorf("apply migration %s statement %d: %w", m.Name, i+1, err)
 			}
 		}
-		batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at)")
-		if err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		if err := batch.Append(m.Version, m.Name, time.Now()); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
+		if err := recordMigration(ctx, conn, m.Version, m.Name); err != nil {
+			return err
 		}
 		log.Info("applied migration", "version", m.Version, "name", m.Name)
 	}
@@ -166,17 +159,42 @@ func createDatabase(ctx context.Context, opts *clickhouse.Options) error {
 			return nil
 		}
 	}
-	bootstrap := *opts
-	bootstrap.Auth.Database = "default"
-	conn, err := clickhouse.Open(&bootstrap)
+	conn, err := openDefault(opts)
 	if err != nil {
-		return fmt.Errorf("open clickhouse: %w", err)
+		return err
 	}
 	defer conn.Close()
 	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(db)); err != nil {
 		return fmt.Errorf("create database %s: %w", db, err)
 	}
 	return nil
+}
+
+// recordMigration adds an applied migration to schema_migrations.
+func recordMigration(ctx context.Context, conn driver.Conn, version uint32, name string) error {
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at)")
+	if err != nil {
+		return fmt.Errorf("record migration %s: %w", name, err)
+	}
+	if err := batch.Append(version, name, time.Now()); err != nil {
+		return fmt.Errorf("record migration %s: %w", name, err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("record migration %s: %w", name, err)
+	}
+	return nil
+}
+
+// openDefault connects as opts does but to the default database, which exists before any
+// migration creates the configured one.
+func openDefault(opts *clickhouse.Options) (driver.Conn, error) {
+	bootstrap := *opts
+	bootstrap.Auth.Database = "default"
+	conn, err := clickhouse.Open(&bootstrap)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse: %w", err)
+	}
+	return conn, nil
 }
 
 func quoteIdent(name string) string {

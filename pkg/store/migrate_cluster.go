@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -137,6 +136,16 @@ func (sp *stmtParser) name() (string, error) {
 	return t.name(), nil
 }
 
+// createHead consumes the optional IF NOT EXISTS and the name that follow CREATE TABLE or VIEW,
+// returning the clause to repeat ("" or "IF NOT EXISTS ") and the name.
+func (sp *stmtParser) createHead() (ifNot, name string, err error) {
+	if sp.accept("IF", "NOT", "EXISTS") {
+		ifNot = "IF NOT EXISTS "
+	}
+	name, err = sp.name()
+	return ifNot, name, err
+}
+
 // closing returns the cursor index of the ")" matching the "(" at cursor index open, or -1.
 func (sp *stmtParser) closing(open int) int {
 	depth := 0
@@ -198,11 +207,7 @@ func firstWords(stmt string) string {
 }
 
 func (r *clusterRewriter) createTable(sp *stmtParser) ([]Statement, error) {
-	ifNot := ""
-	if sp.accept("IF", "NOT", "EXISTS") {
-		ifNot = "IF NOT EXISTS "
-	}
-	name, err := sp.name()
+	ifNot, name, err := sp.createHead()
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +293,7 @@ func orderBy(sp *stmtParser, from int) string {
 }
 
 func (r *clusterRewriter) createMaterializedView(sp *stmtParser) ([]Statement, error) {
-	ifNot := ""
-	if sp.accept("IF", "NOT", "EXISTS") {
-		ifNot = "IF NOT EXISTS "
-	}
-	name, err := sp.name()
+	ifNot, name, err := sp.createHead()
 	if err != nil {
 		return nil, err
 	}
@@ -324,11 +325,7 @@ func (r *clusterRewriter) createMaterializedView(sp *stmtParser) ([]Statement, e
 }
 
 func (r *clusterRewriter) createView(sp *stmtParser) ([]Statement, error) {
-	ifNot := ""
-	if sp.accept("IF", "NOT", "EXISTS") {
-		ifNot = "IF NOT EXISTS "
-	}
-	name, err := sp.name()
+	ifNot, name, err := sp.createHead()
 	if err != nil {
 		return nil, err
 	}
@@ -461,11 +458,9 @@ func MigrateCluster(ctx context.Context, opts *clickhouse.Options, cluster strin
 	if err != nil {
 		return err
 	}
-	bootstrap := *opts
-	bootstrap.Auth.Database = "default"
-	conn, err := clickhouse.Open(&bootstrap)
+	conn, err := openDefault(opts)
 	if err != nil {
-		return fmt.Errorf("open clickhouse: %w", err)
+		return err
 	}
 	defer conn.Close()
 	hosts, err := clusterHosts(ctx, conn, cluster)
@@ -505,15 +500,8 @@ func MigrateCluster(ctx context.Context, opts *clickhouse.Options, cluster strin
 				return fmt.Errorf("apply migration %s statement %d on cluster %s: %w", m.Name, i+1, cluster, err)
 			}
 		}
-		batch, err := dbConn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at)")
-		if err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		if err := batch.Append(m.Version, m.Name, time.Now()); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
+		if err := recordMigration(ctx, dbConn, m.Version, m.Name); err != nil {
+			return err
 		}
 		log.Info("applied migration", "version", m.Version, "name", m.Name, "cluster", cluster)
 	}

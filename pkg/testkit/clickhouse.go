@@ -67,27 +67,10 @@ func startClickHouse(bin, dir string) (*ClickHouse, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := filepath.Join(dir, "config.xml")
-	if err := os.WriteFile(cfg, []byte(ServerConfig(dir, tcp, http)), 0o644); err != nil {
-		return nil, fmt.Errorf("write clickhouse config: %w", err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	ch, err := launch(bin, dir, ServerConfig(dir, tcp, http), tcp, http)
 	if err != nil {
-		return nil, fmt.Errorf("create clickhouse log: %w", err)
+		return nil, err
 	}
-	cmd := exec.Command(bin, "--config-file="+cfg)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start clickhouse-server: %w", err)
-	}
-	ch := &ClickHouse{dir: dir, TCPPort: tcp, HTTP: http, cmd: cmd, done: make(chan error, 1)}
-	go func() {
-		ch.done <- cmd.Wait()
-		logFile.Close()
-	}()
 	if err := ch.waitReady(30 * time.Second); err != nil {
 		ch.kill()
 		return nil, err
@@ -97,29 +80,44 @@ func startClickHouse(bin, dir string) (*ClickHouse, error) {
 
 // ServerConfig is a minimal single-file clickhouse-server configuration with all state under dir.
 func ServerConfig(dir string, tcpPort, httpPort int) string {
-	return fmt.Sprintf(`<?xml version="1.0"?>
-<yandex>
-    <logger><console>1</console><level>warning</level></logger>
-    <mark_cache_size>268435456</mark_cache_size>
-    <listen_host>127.0.0.1</listen_host>
-    <tcp_port>%d</tcp_port>
-    <http_port>%d</http_port>
-    <path>%s/data/</path>
-    <tmp_path>%s/tmp/</tmp_path>
-    <user_files_path>%s/user_files/</user_files_path>
-    <format_schema_path>%s/format_schemas/</format_schema_path>
-    <timezone>UTC</timezone>
-    <users_config>config.xml</users_config>
-    <profiles><default></default></profiles>
-    <users><default>
-        <password></password>
-        <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-        <profile>default</profile>
-        <quota>default</quota>
-    </default></users>
-    <quotas><default/></quotas>
-</yandex>
-`, tcpPort, httpPort, dir, dir, dir, dir)
+	return BaseConfig(dir, Ports{TCP: tcpPort, HTTP: httpPort}) + OpenUsers + "</yandex>\n"
+}
+
+// launch writes config as dir/config.xml and starts clickhouse-server on it, logging to
+// dir/server.log. The caller waits for readiness in the way its configuration allows.
+func launch(bin, dir, config string, tcpPort, httpPort int) (*ClickHouse, error) {
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(config), 0o644); err != nil {
+		return nil, fmt.Errorf("write clickhouse config: %w", err)
+	}
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, fmt.Errorf("create clickhouse log: %w", err)
+	}
+	ch := &ClickHouse{dir: dir, TCPPort: tcpPort, HTTP: httpPort}
+	if err := ch.spawn(bin, logFile); err != nil {
+		return nil, fmt.Errorf("start clickhouse-server: %w", err)
+	}
+	return ch, nil
+}
+
+// spawn runs bin on dir/config.xml in its own process group (killed with the test binary),
+// writing to logFile, which is closed when the process ends.
+func (c *ClickHouse) spawn(bin string, logFile *os.File) error {
+	cmd := exec.Command(bin, "--config-file="+filepath.Join(c.dir, "config.xml"))
+	cmd.Dir = c.dir
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return err
+	}
+	done := make(chan error, 1)
+	c.cmd, c.done = cmd, done
+	go func() {
+		done <- cmd.Wait()
+		logFile.Close()
+	}()
+	return nil
 }
 
 func (c *ClickHouse) waitReady(timeout time.Duration) error {
@@ -186,25 +184,13 @@ func (c *ClickHouse) kill() {
 
 // Restart starts the server again on the same directory and ports after Kill.
 func (c *ClickHouse) Restart() error {
-	cfg := filepath.Join(c.dir, "config.xml")
 	logFile, err := os.OpenFile(filepath.Join(c.dir, "server.log"), os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("open clickhouse log: %w", err)
 	}
-	cmd := exec.Command(c.cmd.Path, "--config-file="+cfg)
-	cmd.Dir = c.dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
+	if err := c.spawn(c.cmd.Path, logFile); err != nil {
 		return fmt.Errorf("restart clickhouse-server: %w", err)
 	}
-	c.cmd = cmd
-	c.done = make(chan error, 1)
-	go func() {
-		c.done <- cmd.Wait()
-		logFile.Close()
-	}()
 	return c.waitReady(30 * time.Second)
 }
 

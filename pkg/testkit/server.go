@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,27 +73,10 @@ func startServer(dir string, ports Ports, config ServerConfigFunc) (*Server, err
 	if err != nil {
 		return nil, fmt.Errorf("write clickhouse config: %w", err)
 	}
-	cfg := filepath.Join(dir, "config.xml")
-	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
-		return nil, fmt.Errorf("write clickhouse config: %w", err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	ch, err := launch(bin, dir, text, ports.TCP, ports.HTTP)
 	if err != nil {
-		return nil, fmt.Errorf("create clickhouse log: %w", err)
+		return nil, err
 	}
-	cmd := exec.Command(bin, "--config-file="+cfg)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start clickhouse-server: %w", err)
-	}
-	ch := &ClickHouse{dir: dir, TCPPort: ports.TCP, HTTP: ports.HTTP, cmd: cmd, done: make(chan error, 1)}
-	go func() {
-		ch.done <- cmd.Wait()
-		logFile.Close()
-	}()
 	s := &Server{ClickHouse: ch, Ports: ports}
 	if err := s.waitPing(30 * time.Second); err != nil {
 		ch.kill()

@@ -17,6 +17,7 @@ import (
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/drift"
 	"github.com/vigilhq/vigil/pkg/store"
+	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/driftsvc"
 	"github.com/vigilhq/vigil/services/internal/settings"
 )
@@ -53,21 +54,11 @@ func runBaseline(ctx context.Context, args []string, out io.Writer) error {
 
 // openBaselineBucket connects to NATS and opens the baselines bucket; close releases both.
 func openBaselineBucket(ctx context.Context, c config.Common) (jetstream.KeyValue, func(), error) {
-	nc, err := nats.Connect(c.NATSURL, nats.Name("vigil-baseline"), nats.Timeout(5*time.Second))
+	nc, err := app.DialNATS(c, "vigil-baseline", nats.Timeout(5*time.Second))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s (set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("open JetStream: %w", err)
-	}
-	kv, err := driftsvc.OpenBaselines(ctx, js)
-	if err != nil {
-		nc.Close()
-		return nil, nil, err
-	}
-	return kv, nc.Close, nil
+	return openBucket(ctx, nc, driftsvc.OpenBaselines)
 }
 
 func runBaselinePin(ctx context.Context, args []string, out io.Writer) error {

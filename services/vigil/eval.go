@@ -115,6 +115,17 @@ func openEvalStore(ctx context.Context, c config.Common) (driver.Conn, error) {
 	return store.Open(ctx, opts)
 }
 
+// openConfiguredEvalStore loads the eval configuration and opens the store it names, for the
+// commands that read runs.
+func openConfiguredEvalStore(ctx context.Context) (evalConfig, driver.Conn, error) {
+	cfg, err := loadEvalConfig()
+	if err != nil {
+		return cfg, nil, err
+	}
+	conn, err := openEvalStore(ctx, cfg.common)
+	return cfg, conn, err
+}
+
 // parseInterleaved parses flags that may come before or after the positional arguments, and
 // returns the positional ones.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {

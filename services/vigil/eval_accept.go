@@ -26,11 +26,7 @@ func runEvalAccept(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("eval accept: give one run id (vigil eval runs lists them)")
 	}
-	cfg, err := loadEvalConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := openEvalStore(ctx, cfg.common)
+	cfg, conn, err := openConfiguredEvalStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -94,11 +94,7 @@ func runEvalCompare(ctx context.Context, args []string, out io.Writer) error {
 	if *level <= 0 || *level >= 1 || *resamples < 100 {
 		return errors.New("eval compare: --level must be in (0, 1) and --resamples at least 100")
 	}
-	cfg, err := loadEvalConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := openEvalStore(ctx, cfg.common)
+	_, conn, err := openConfiguredEvalStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -176,11 +172,7 @@ func runEvalGate(ctx context.Context, args []string, out io.Writer) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("eval gate: %s", strings.Join(problems, "; "))
 	}
-	cfg, err := loadEvalConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := openEvalStore(ctx, cfg.common)
+	_, conn, err := openConfiguredEvalStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -37,11 +37,7 @@ func runEvalReport(ctx context.Context, args []string, out io.Writer) error {
 	if *level <= 0 || *level >= 1 || *resamples < 100 || *maxCases < 1 {
 		return errors.New("eval report: --level must be in (0, 1), --resamples at least 100 and --cases at least 1")
 	}
-	cfg, err := loadEvalConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := openEvalStore(ctx, cfg.common)
+	_, conn, err := openConfiguredEvalStore(ctx)
 	if err != nil {
 		return err
 	}

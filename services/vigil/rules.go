@@ -138,15 +138,22 @@ func openRules(ctx context.Context) (*rules.Store, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s (set VIGIL_NATS_URL): %w", config.Redact(c.NATSURL), err)
 	}
+	return openBucket(ctx, nc, rules.OpenStore)
+}
+
+// openBucket opens a JetStream bucket over nc with open and returns it with nc.Close; nc is
+// closed at once if that fails.
+func openBucket[T any](ctx context.Context, nc *nats.Conn, open func(context.Context, jetstream.JetStream) (T, error)) (T, func(), error) {
+	var zero T
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, nil, fmt.Errorf("open JetStream: %w", err)
+		return zero, nil, fmt.Errorf("open JetStream: %w", err)
 	}
-	store, err := rules.OpenStore(ctx, js)
+	b, err := open(ctx, js)
 	if err != nil {
 		nc.Close()
-		return nil, nil, err
+		return zero, nil, err
 	}
-	return store, nc.Close, nil
+	return b, nc.Close, nil
 }

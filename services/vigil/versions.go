@@ -145,11 +145,7 @@ func runVersions(ctx context.Context, args []string, out io.Writer) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("versions: %s", strings.Join(problems, "; "))
 	}
-	cfg, err := loadEvalConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := openEvalStore(ctx, cfg.common)
+	_, conn, err := openConfiguredEvalStore(ctx)
 	if err != nil {
 		return err
 	}

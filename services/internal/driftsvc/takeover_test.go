@@ -3,16 +3,13 @@ package driftsvc_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
@@ -22,15 +19,7 @@ import (
 
 func deps(t *testing.T, url string) app.Deps {
 	t.Helper()
-	common := config.Common{NATSURL: url, Streams: config.Streams{Replicas: 1, MaxAge: time.Hour, MaxBytes: -1,
-		Duplicates: 2 * time.Minute, Partitions: 4, MaxEvent: 1 << 18}}
-	log := slog.New(slog.DiscardHandler)
-	nc, js, err := app.Connect(context.Background(), common, "test", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return app.Deps{Common: common, Log: log, Registry: prometheus.NewRegistry(), NC: nc, JS: js}
+	return driftsvc.NewTestDeps(t, url, 4)
 }
 
 func config4(id string) driftsvc.Config {
@@ -111,29 +100,8 @@ func TestReplicaKilledMidStreamHandsOverItsPartitions(t *testing.T) {
 // firingByFeature counts the non-resend firing transitions stored on ALERTS.
 func firingByFeature(t *testing.T, js jetstream.JetStream) map[string]int {
 	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, stream.Alerts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, _ := s.Info(ctx)
 	out := map[string]int{}
-	if info.State.Msgs == 0 {
-		return out
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range info.State.Msgs {
-		m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := event.DecodeAlert(m.Data())
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, a := range driftsvc.StoredAlerts(t, js) {
 		if a.State == event.StateFiring && !a.Resend {
 			out[a.Labels["feature"]]++
 		}

@@ -3,20 +3,16 @@ package driftsvc
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
-	"github.com/vigilhq/vigil/services/internal/app"
 )
 
 // TestSilenceAlertFiresOnClockAndResolves: a feature sends 30 events a minute for 70 minutes and
@@ -26,15 +22,8 @@ import (
 // checkpoint, and resolves the same alert once traffic returns.
 func TestSilenceAlertFiresOnClockAndResolves(t *testing.T) {
 	ns := testkit.NATS(t)
-	common := config.Common{NATSURL: ns.ClientURL(), Streams: config.Streams{Replicas: 1, MaxAge: time.Hour, MaxBytes: -1,
-		Duplicates: 2 * time.Minute, Partitions: 2, MaxEvent: 1 << 18}}
-	log := slog.New(slog.DiscardHandler)
-	nc, js, err := app.Connect(context.Background(), common, "test", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	d := app.Deps{Common: common, Log: log, Registry: prometheus.NewRegistry(), NC: nc, JS: js}
+	d := NewTestDeps(t, ns.ClientURL(), 2)
+	js := d.JS
 	cfg := Config{Window: time.Minute, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
 		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, ResendWindows: 0, BatchSize: 500,
 		ReplicaID: "r1", LeaseTTL: 2 * time.Second, CheckpointInterval: 300 * time.Millisecond,
@@ -131,36 +120,15 @@ func TestSilenceAlertFiresOnClockAndResolves(t *testing.T) {
 // its alert id.
 func silenceAlerts(t *testing.T, js jetstream.JetStream) []*event.Alert {
 	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, stream.Alerts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil || info.State.Msgs == 0 {
-		return nil
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []*event.Alert
-	for range info.State.Msgs {
-		msg, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := event.DecodeAlert(msg.Data())
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, a := range StoredAlerts(t, js) {
 		if a.Labels["alertname"] != "silence" {
 			continue
 		}
-		if id := msg.Headers().Get(nats.MsgIdHdr); id != a.AlertID {
-			t.Errorf("alert %s published with Nats-Msg-Id %q", a.AlertID, id)
+		if a.MsgID != a.AlertID {
+			t.Errorf("alert %s published with Nats-Msg-Id %q", a.AlertID, a.MsgID)
 		}
-		out = append(out, a)
+		out = append(out, a.Alert)
 	}
 	return out
 }

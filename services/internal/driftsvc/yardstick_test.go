@@ -4,21 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/drift"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
-	"github.com/vigilhq/vigil/services/internal/app"
 )
 
 // TestEvalAlertSurvivesAHandOver: a partition whose eval alert is pending is checkpointed with
@@ -26,15 +21,8 @@ import (
 // the next bad window fires it (a fresh yardstick would only go pending again).
 func TestEvalAlertSurvivesAHandOver(t *testing.T) {
 	ns := testkit.NATS(t)
-	common := config.Common{NATSURL: ns.ClientURL(), Streams: config.Streams{Replicas: 1, MaxAge: time.Hour, MaxBytes: -1,
-		Duplicates: 2 * time.Minute, Partitions: 1, MaxEvent: 1 << 18}}
-	log := slog.New(slog.DiscardHandler)
-	nc, js, err := app.Connect(context.Background(), common, "test", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	d := app.Deps{Common: common, Log: log, Registry: prometheus.NewRegistry(), NC: nc, JS: js}
+	d := NewTestDeps(t, ns.ClientURL(), 1)
+	js := d.JS
 	cfg := Config{Window: 10 * time.Second, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
 		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500, ReplicaID: "a",
 		LeaseTTL: 2 * time.Second, CheckpointInterval: 300 * time.Millisecond, EvalMargin: 0.05, MetricsMaxSeries: 10}
@@ -64,30 +52,10 @@ func TestEvalAlertSurvivesAHandOver(t *testing.T) {
 		}
 	}
 	evalAlerts := func() []event.Alert {
-		st, err := js.Stream(ctx, stream.Alerts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, _ := st.Info(ctx)
 		var out []event.Alert
-		if info.State.Msgs == 0 {
-			return out
-		}
-		cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range info.State.Msgs {
-			m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := event.DecodeAlert(m.Data())
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, a := range StoredAlerts(t, js) {
 			if a.Labels["alertname"] == drift.EvalAlertName {
-				out = append(out, *a)
+				out = append(out, *a.Alert)
 			}
 		}
 		return out

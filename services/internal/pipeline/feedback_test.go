@@ -14,7 +14,6 @@ import (
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
-	"github.com/vigilhq/vigil/services/internal/pipeline"
 	"github.com/vigilhq/vigil/services/internal/scorersvc"
 )
 
@@ -42,11 +41,7 @@ func publishFeedback(t *testing.T, h *harness, feedback []*event.Feedback) {
 func TestFeedbackStoredAndScoredOnce(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, parts)
+	h.runPipeline(t, ctx)
 
 	rng := rand.New(rand.NewPCG(5, 6))
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute)
@@ -192,11 +187,7 @@ func waitWritersIdle(t *testing.T, h *harness) {
 func TestThumbsDownRiseFiresAlert(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, parts)
+	h.runPipeline(t, ctx)
 
 	rng := rand.New(rand.NewPCG(7, 8))
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute)

@@ -14,7 +14,6 @@ import (
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
-	"github.com/vigilhq/vigil/services/internal/pipeline"
 )
 
 // hostileRejects are inputs the pipeline must dead-letter, each with a reason naming what is wrong.
@@ -85,11 +84,7 @@ func hostileAccepts(now time.Time) []*event.Event {
 func TestHostileInputs(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, parts)
+	h.runPipeline(t, ctx)
 
 	now := time.Now().UTC().Truncate(time.Second)
 	rng := rand.New(rand.NewPCG(7, 8))

@@ -101,6 +101,17 @@ func run(t *testing.T, ctx context.Context, parts []lifecycle.Named) func() {
 	return stop
 }
 
+// runPipeline builds every component of the pipeline on h and starts them; they stop when the
+// test ends.
+func (h *harness) runPipeline(t *testing.T, ctx context.Context) {
+	t.Helper()
+	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, parts)
+}
+
 var outputs = []string{
 	"The order ships within two business days and arrives in three to five days.",
 	"You can return unworn items within thirty days for a full refund to your card.",
@@ -161,11 +172,7 @@ func count(t *testing.T, conn driver.Conn, query string, args ...any) uint64 {
 func TestPipelineEndToEnd(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, parts)
+	h.runPipeline(t, ctx)
 
 	const perFeature = 2500
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -345,11 +352,7 @@ func TestWriterKilledMidStreamLosesNothing(t *testing.T) {
 func TestNoRawSecretsReachClickHouse(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, parts)
+	h.runPipeline(t, ctx)
 	const card, key, mail = "4111 1111 1111 1111", "sk-proj-Zq81Xv03LmPa93KdQw72RtYu55", "jana.novak@mailbox.cz"
 	const iban, ssn = "DE89 3704 0044 0532 0130 00", "536-22-1987"
 	ev := &event.Event{EventID: "pii-1", Timestamp: time.Now().UTC(), App: "shop", Model: "m",

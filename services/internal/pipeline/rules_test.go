@@ -16,7 +16,6 @@ import (
 	"github.com/vigilhq/vigil/pkg/scoring"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
-	"github.com/vigilhq/vigil/services/internal/pipeline"
 )
 
 // publisher publishes events without pause: even sequence numbers to feature support-chat (which
@@ -135,11 +134,7 @@ func mustParse(t *testing.T, doc string) *rules.Document {
 func TestRulesChangeWhileEventsFlow(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	parts, err := pipeline.Components(ctx, h.deps, h.cfg, h.conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, parts)
+	h.runPipeline(t, ctx)
 	store, err := rules.OpenStore(ctx, h.deps.JS)
 	if err != nil {
 		t.Fatal(err)
