@@ -134,6 +134,34 @@ func TestMigrateClusterReplicatesThroughDistributed(t *testing.T) {
 			t.Errorf("replica %d: StoredKeys (-want +got):\n%s", i+1, diff)
 		}
 	}
+
+	// Retention drops the expired day on the replicated local tables of every replica, and
+	// keeps the recent one.
+	old := &event.Event{EventID: "ev-old", Timestamp: ts.AddDate(0, 0, -40), App: "shop", Feature: "chat", Model: "m", Output: "hi"}
+	if err := store.InsertModelCalls(ctx, conns[0], []*event.Event{old}); err != nil {
+		t.Fatal(err)
+	}
+	countOld := "SELECT count() FROM model_calls_local WHERE event_id = 'ev-old'"
+	for i, conn := range conns {
+		testkit.Eventually(t, 60*time.Second, func() bool {
+			var n uint64
+			return conn.QueryRow(ctx, countOld).Scan(&n) == nil && n == 1
+		}, "replica %d: the old event did not arrive", i+1)
+	}
+	dropped, err := store.DropExpiredOnCluster(ctx, conns[0], cl.Name, store.Retention{store.TableModelCalls: 30 * 24 * time.Hour}, ts)
+	if err != nil {
+		t.Fatalf("DropExpiredOnCluster: %v", err)
+	}
+	if want := []string{"model_calls_local/" + old.Timestamp.Format("20060102")}; !cmp.Equal(want, dropped) {
+		t.Errorf("dropped %v, want %v", dropped, want)
+	}
+	for i, conn := range conns {
+		testkit.Eventually(t, 60*time.Second, func() bool {
+			var gone, kept uint64
+			return conn.QueryRow(ctx, countOld).Scan(&gone) == nil && gone == 0 &&
+				conn.QueryRow(ctx, "SELECT count() FROM model_calls_local FINAL").Scan(&kept) == nil && kept == 50
+		}, "replica %d: the expired day is still there, or recent rows went with it", i+1)
+	}
 }
 
 func TestClusterMigrationsRewriteEveryMigration(t *testing.T) {

@@ -19,11 +19,28 @@ var partitionedTables = []string{TableModelCalls, TableScores, TableAlerts, Tabl
 // DropExpired drops every partition of the tables in r whose newest possible row is older than
 // now minus the table's retention, and returns the partitions it dropped as "table/partition_id".
 func DropExpired(ctx context.Context, conn driver.Conn, r Retention, now time.Time) ([]string, error) {
+	return DropExpiredOnCluster(ctx, conn, "", r, now)
+}
+
+// DropExpiredOnCluster is DropExpired for a schema migrated with MigrateCluster (cluster not
+// empty): the rows live in the replicated <table>_local tables behind the Distributed ones, so
+// their partitions are dropped there, ON CLUSTER so that every shard drops them (each shard's
+// replicas follow through replication). Partitions are listed on this host; a partition a shard
+// does not have is a no-op there.
+func DropExpiredOnCluster(ctx context.Context, conn driver.Conn, cluster string, r Retention, now time.Time) ([]string, error) {
+	onCluster := ""
+	if cluster != "" {
+		onCluster = " ON CLUSTER " + cluster // a validated name: letters, digits, underscores
+	}
 	var dropped []string
-	for _, table := range partitionedTables {
-		keep := r[table]
+	for _, name := range partitionedTables {
+		keep := r[name]
 		if keep <= 0 {
 			continue
+		}
+		table := name
+		if cluster != "" {
+			table += LocalSuffix
 		}
 		cutoff := now.Add(-keep)
 		ids, err := partitionIDs(ctx, conn, table)
@@ -35,7 +52,7 @@ func DropExpired(ctx context.Context, conn driver.Conn, r Retention, now time.Ti
 			if !ok || end.After(cutoff) {
 				continue
 			}
-			if err := conn.Exec(ctx, "ALTER TABLE "+quoteIdent(table)+" DROP PARTITION ID ?", id); err != nil {
+			if err := conn.Exec(ctx, "ALTER TABLE "+quoteIdent(table)+onCluster+" DROP PARTITION ID ?", id); err != nil {
 				return dropped, fmt.Errorf("drop partition %s of %s: %w", id, table, err)
 			}
 			dropped = append(dropped, table+"/"+id)

@@ -144,7 +144,7 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		return nil, err
 	}
 	return []lifecycle.Named{
-		{Name: "retention", Component: &retention{conn: conn, r: cfg.Retention(), every: cfg.RetentionInterval, log: d.Log}},
+		{Name: "retention", Component: &retention{conn: conn, cluster: d.Common.ClickHouseCluster, r: cfg.Retention(), every: cfg.RetentionInterval, log: d.Log}},
 		{Name: "writer-baselines", Component: baselines},
 		{Name: "writer-feedback", Component: feedback},
 		{Name: "writer-alerts", Component: alerts},
@@ -251,12 +251,13 @@ func Connect(ctx context.Context, c config.Common, log *slog.Logger) (driver.Con
 
 // retention drops expired partitions once at start and then every interval.
 type retention struct {
-	conn  driver.Conn
-	r     store.Retention
-	every time.Duration
-	log   *slog.Logger
-	stop  chan struct{}
-	done  chan struct{}
+	conn    driver.Conn
+	cluster string // VIGIL_CLICKHOUSE_CLUSTER: drop on the replicated local tables
+	r       store.Retention
+	every   time.Duration
+	log     *slog.Logger
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func (r *retention) Start(ctx context.Context) error {
@@ -269,7 +270,7 @@ func (r *retention) Start(ctx context.Context) error {
 		t := time.NewTicker(r.every)
 		defer t.Stop()
 		for {
-			dropped, err := store.DropExpired(ctx, r.conn, r.r, time.Now())
+			dropped, err := store.DropExpiredOnCluster(ctx, r.conn, r.cluster, r.r, time.Now())
 			if err != nil {
 				r.log.Warn("drop expired partitions; will retry", "err", err)
 			} else if len(dropped) > 0 {
