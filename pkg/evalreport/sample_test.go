@@ -82,7 +82,7 @@ func sample(tb testing.TB) Input {
 	c := eval.Compare(results[a], results[b], eval.CompareOptions{Resamples: 1000})
 	return Input{Run: runs[b], Results: results[b], Against: runs[a], AgainstResults: results[a], Comparison: &c,
 		History: history, Generated: start.Add(14 * 24 * time.Hour),
-		Warnings: []string{"1 and 0 cases ended in an error and are not compared"}}
+		Warnings: []string{"cases that ended in an error are not compared: 0 in run-20261124-163000-5c5c5c, 1 in run-20261127-091200-e4f5a6"}}
 }
 
 func tagsFor(n int) []string {

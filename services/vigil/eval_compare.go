@@ -73,7 +73,7 @@ func coverageWarnings(a, b *eval.Run, c eval.Comparison) []string {
 		}
 	}
 	if c.ErrorsA+c.ErrorsB > 0 {
-		w = append(w, fmt.Sprintf("%d and %d cases ended in an error and are not compared", c.ErrorsA, c.ErrorsB))
+		w = append(w, fmt.Sprintf("cases that ended in an error are not compared: %d in %s, %d in %s", c.ErrorsA, a.ID, c.ErrorsB, b.ID))
 	}
 	return w
 }
