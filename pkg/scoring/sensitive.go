@@ -24,7 +24,11 @@ func FindSensitive(s string) []Span {
 	if s == "" {
 		return nil
 	}
-	in := NewInput(&event.Event{Output: s})
+	// Redaction calls this for every text field of every stored event: recycle the analysis
+	// buffers as Score does, or their garbage dominates the writer's allocations.
+	in := inputs.Get().(*Input)
+	defer func() { in.release(); inputs.Put(in) }()
+	in.reset(&event.Event{Output: s})
 	words := in.Output().Words()
 	var spans []Span
 	piiScan(s, words, func(kind, start, end int) {
