@@ -74,7 +74,8 @@ func UnmarshalStrict(data []byte, v any) error {
 	if err := strictUnmarshal(data, v); err != nil {
 		return err
 	}
-	if key, dup := duplicateKey(topLevelKeys(data)); dup {
+	var buf [64]keyAt // an event has at most 30 top-level fields
+	if key, dup := duplicateKey(appendTopLevelKeys(buf[:0], data)); dup {
 		return &FieldError{Field: key, Reason: "appears twice; send each field once"}
 	}
 	return nil

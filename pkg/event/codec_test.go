@@ -711,3 +711,15 @@ func TestDecodeAlert(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	data := readFile(b, filepath.Join(examplesDir, "valid/rag_context.json"))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	var d Decoder
+	for b.Loop() {
+		if _, err := d.Decode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -5,9 +5,10 @@ import (
 	"unicode/utf8"
 )
 
-// keyAt is a top-level key of a JSON object and the offset just past it.
+// keyAt is a top-level key of a JSON object, aliasing the input, and the offset just past it.
+// Every event is checked for duplicate keys, so the scan must not allocate a string per key.
 type keyAt struct {
-	key string
+	key []byte
 	end int
 }
 
@@ -15,7 +16,12 @@ type keyAt struct {
 // order. It assumes b is a JSON object; on malformed input it returns what it saw, and the
 // decoder reports the malformation.
 func topLevelKeys(b []byte) []keyAt {
-	var keys []keyAt
+	return appendTopLevelKeys(nil, b)
+}
+
+// appendTopLevelKeys is topLevelKeys appending to keys, so a caller can scan into a buffer on
+// its stack.
+func appendTopLevelKeys(keys []keyAt, b []byte) []keyAt {
 	depth := 0
 	expectKey := false
 	for i := 0; i < len(b); i++ {
@@ -38,7 +44,7 @@ func topLevelKeys(b []byte) []keyAt {
 				}
 			}
 			if depth == 1 && expectKey && i <= len(b) {
-				keys = append(keys, keyAt{key: string(b[start:min(i, len(b))]), end: i})
+				keys = append(keys, keyAt{key: b[start:min(i, len(b))], end: i})
 				expectKey = false
 			}
 		}
@@ -51,8 +57,8 @@ func topLevelKeys(b []byte) []keyAt {
 func duplicateKey(keys []keyAt) (string, bool) {
 	for i := 1; i < len(keys); i++ {
 		for j := 0; j < i; j++ {
-			if keys[i].key == keys[j].key {
-				return keys[i].key, true
+			if string(keys[i].key) == string(keys[j].key) {
+				return string(keys[i].key), true
 			}
 		}
 	}
@@ -72,8 +78,8 @@ func invalidUTF8(b []byte, keys []keyAt) *FieldError {
 	}
 	field := "(event)"
 	for _, k := range keys {
-		if k.end < off && k.key != "" {
-			field = k.key
+		if k.end < off && len(k.key) > 0 {
+			field = string(k.key)
 		}
 	}
 	return &FieldError{Field: field, Reason: fmt.Sprintf("not valid UTF-8 (byte 0x%02x at offset %d); send text as UTF-8", b[off], off)}
