@@ -159,6 +159,22 @@ func TestClients(t *testing.T) {
 	}
 }
 
+// TestFeedbackSnippet sends an event and then a user's thumbs-down on it with the curl snippets,
+// and finds the feedback in v_feedback and as a failed feedback_thumbs_up score of that event.
+func TestFeedbackSnippet(t *testing.T) {
+	need(t, curlTool)
+	pl := pipelinetest.Start(t, ch)
+	env := []string{"VIGIL_INGEST_URL=" + startIngest(t, pl.NATSURL), "VIGIL_INGEST_KEY=" + shopKey}
+	id := fmt.Sprintf("client-feedback-%d", time.Now().UnixNano())
+	dir := filepath.Join(clients, "curl")
+	out := command(t, env, dir, "sh", "publish.sh", id)
+	out += command(t, env, dir, "sh", "feedback.sh", id, id+"-fb")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		return count(t, pl.Conn, "SELECT count() FROM v_feedback WHERE event_id = ? AND feedback_id = ? AND kind = 'thumbs' AND value = 0", id, id+"-fb") == 1 &&
+			count(t, pl.Conn, "SELECT count() FROM v_scores WHERE event_id = ? AND source = 'feedback' AND metric = 'feedback_thumbs_up' AND pass = 0", id) == 1
+	}, "feedback on %s is not in v_feedback with a failed feedback_thumbs_up score; the snippets said:\n%s", id, out)
+}
+
 // runIngest is the ingest service's run function (services/ingest), which a test outside its
 // main package cannot call.
 func runIngest(ctx context.Context) error { return ingestsvc.Run(ctx, settings.Known()) }
