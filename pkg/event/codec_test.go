@@ -714,12 +714,41 @@ func TestDecodeAlert(t *testing.T) {
 
 func BenchmarkDecode(b *testing.B) {
 	data := readFile(b, filepath.Join(examplesDir, "valid/rag_context.json"))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(data)))
-	var d Decoder
-	for b.Loop() {
-		if _, err := d.Decode(data); err != nil {
-			b.Fatal(err)
+	for _, d := range []struct {
+		name string
+		dec  Decoder
+	}{{"copy", Decoder{}}, {"alias", Decoder{Alias: true}}} {
+		b.Run(d.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := d.dec.Decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeAliasMatchesCopy decodes every valid example both ways: aliasing data must change
+// nothing but where the strings live.
+func TestDecodeAliasMatchesCopy(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(examplesDir, "valid", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no valid examples: %v", err)
+	}
+	for _, f := range files {
+		data := readFile(t, f)
+		copied, err := Decoder{}.Decode(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		aliased, err := Decoder{Alias: true}.Decode(data)
+		if err != nil {
+			t.Fatalf("%s aliased: %v", f, err)
+		}
+		if diff := cmp.Diff(copied, aliased); diff != "" {
+			t.Errorf("%s: aliased decode differs (-copy +alias):\n%s", filepath.Base(f), diff)
 		}
 	}
 }

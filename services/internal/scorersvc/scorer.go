@@ -110,7 +110,7 @@ func New(ctx context.Context, d app.Deps, cfg Config, contracts *scoring.Contrac
 	}
 	st.set.Store(defaults)
 	src := stream.NewSource(stream.SourceConfig{Stage: "scorer", BatchSize: cfg.BatchSize, MaxWait: cfg.MaxWait, PoisonDeliveries: 10, Workers: workers},
-		d.JS, cons, stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent}), st, d.Log, d.Metrics)
+		d.JS, cons, stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent, Alias: true}), st, d.Log, d.Metrics)
 	feedback, err := newFeedbackSource(ctx, d, cfg)
 	if err != nil {
 		return nil, err

@@ -107,7 +107,7 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 	if redactions, err = telemetry.Register(d.Registry, redactions); err != nil {
 		return nil, err
 	}
-	decodeRaw := stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent})
+	decodeRaw := stream.EventDecoder(event.Decoder{MaxBytes: d.Common.Streams.MaxEvent, Alias: true})
 	// Redact after decoding: the scorer reads the raw event from the stream, so its pii and
 	// secrets scores stay; only the stored copy is masked.
 	decodeEvent := func(m jetstream.Msg) (*event.Event, error) {
