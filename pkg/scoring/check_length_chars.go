@@ -1,8 +1,6 @@
 package scoring
 
 import (
-	"errors"
-
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
@@ -34,16 +32,9 @@ type lengthChars struct {
 var _ Check = lengthChars{}
 
 func newLengthChars(_ Env, p Params) (Check, error) {
-	lo, err1 := p.Int("min", 1)
-	hi, err2 := p.Int("max", 8000)
-	if err := errors.Join(err1, err2); err != nil {
+	lo, hi, err := countBounds(p, 8000)
+	if err != nil {
 		return nil, err
-	}
-	if err := errors.Join(atLeast("min", lo, 0), atLeast("max", hi, 0)); err != nil {
-		return nil, err
-	}
-	if hi > 0 && hi < lo {
-		return nil, paramErr("max", "want at least min (%d), got %d", lo, hi)
 	}
 	return lengthChars{min: lo, max: hi}, nil
 }

@@ -1,8 +1,6 @@
 package scoring
 
 import (
-	"errors"
-
 	"github.com/vigilhq/vigil/pkg/event"
 )
 
@@ -35,16 +33,9 @@ type wordCount struct {
 var _ Check = wordCount{}
 
 func newWordCount(_ Env, p Params) (Check, error) {
-	lo, err1 := p.Int("min", 1)
-	hi, err2 := p.Int("max", 0)
-	if err := errors.Join(err1, err2); err != nil {
+	lo, hi, err := countBounds(p, 0)
+	if err != nil {
 		return nil, err
-	}
-	if err := errors.Join(atLeast("min", lo, 0), atLeast("max", hi, 0)); err != nil {
-		return nil, err
-	}
-	if hi > 0 && hi < lo {
-		return nil, paramErr("max", "want at least min (%d), got %d", lo, hi)
 	}
 	return wordCount{min: lo, max: hi}, nil
 }

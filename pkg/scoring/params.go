@@ -238,3 +238,20 @@ func between[T int | float64](name string, v, lo, hi T) error {
 	}
 	return nil
 }
+
+// countBounds reads the min and max parameters of a count measure (length, words, sentences):
+// min defaults to 1, max to defaultMax, both at least 0, and max (0: no limit) not below min.
+func countBounds(p Params, defaultMax int) (lo, hi int, err error) {
+	lo, err1 := p.Int("min", 1)
+	hi, err2 := p.Int("max", defaultMax)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, err
+	}
+	if err := errors.Join(atLeast("min", lo, 0), atLeast("max", hi, 0)); err != nil {
+		return 0, 0, err
+	}
+	if hi > 0 && hi < lo {
+		return 0, 0, paramErr("max", "want at least min (%d), got %d", lo, hi)
+	}
+	return lo, hi, nil
+}
