@@ -2,7 +2,6 @@ package eval
 
 import (
 	"bytes"
-	stdjson "encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -10,67 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/schematest"
 )
 
 const schemaFile = "../../schemas/dataset.v1.schema.json"
 
 func schemaDoc(tb testing.TB) map[string]any {
 	tb.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(readFile(tb, schemaFile)))
-	if err != nil {
-		tb.Fatalf("parse %s: %v", schemaFile, err)
-	}
-	m, ok := doc.(map[string]any)
-	if !ok {
-		tb.Fatalf("%s is not a JSON object", schemaFile)
-	}
-	return m
-}
-
-func compileSchema(tb testing.TB) *jsonschema.Schema {
-	tb.Helper()
-	doc := schemaDoc(tb)
-	id, _ := doc["$id"].(string)
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(id, doc); err != nil {
-		tb.Fatalf("add schema: %v", err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		tb.Fatalf("compile schema: %v", err)
-	}
-	return sch
-}
-
-// validateLine validates one line against the schema; parsed is false when it is not JSON.
-func validateLine(tb testing.TB, sch *jsonschema.Schema, line []byte) (parsed bool, err error) {
-	tb.Helper()
-	if !stdjson.Valid(line) {
-		return false, nil
-	}
-	inst, perr := jsonschema.UnmarshalJSON(bytes.NewReader(line))
-	if perr != nil {
-		tb.Fatalf("jsonschema.UnmarshalJSON of valid JSON: %v", perr)
-	}
-	return true, sch.Validate(inst)
-}
-
-// schemaNames reports whether a schema error points at field ("context[0].id"): at its location
-// or by its name.
-func schemaNames(err error, field string) bool {
-	msg := err.Error()
-	pointer := "/" + strings.NewReplacer("[", "/", "].", "/", "]", "", ".", "/").Replace(field)
-	cut := strings.LastIndexByte(pointer, '/')
-	parent, leaf := pointer[:cut], pointer[cut+1:]
-	if strings.Contains(msg, "'"+pointer+"'") || strings.Contains(msg, "'"+leaf+"'") {
-		return true
-	}
-	// uniqueItems points at the array and names the items by index.
-	return strings.HasSuffix(field, "]") && strings.Contains(msg, "'"+parent+"'") && strings.Contains(msg, " "+leaf+" ")
+	return schematest.Load(tb, schemaFile)
 }
 
 func lines(data []byte) [][]byte {
@@ -86,14 +33,14 @@ func lines(data []byte) [][]byte {
 var crossLine = map[string]bool{"duplicate_id.jsonl": true}
 
 func TestSchemaAgreesWithExamples(t *testing.T) {
-	sch := compileSchema(t)
+	sch := schematest.Compile(t, schemaFile)
 	for _, path := range exampleFiles(t, "valid/*.jsonl") {
 		t.Run("valid/"+filepath.Base(path), func(t *testing.T) {
 			for i, line := range lines(readFile(t, path)) {
 				if len(bytes.TrimSpace(line)) == 0 {
 					continue
 				}
-				parsed, err := validateLine(t, sch, line)
+				parsed, err := schematest.Validate(t, sch, line)
 				if !parsed || err != nil {
 					t.Errorf("schema rejects line %d of %s, which ReadCases accepts: %v", i+1, path, err)
 				}
@@ -108,11 +55,11 @@ func TestSchemaAgreesWithExamples(t *testing.T) {
 				if i+1 == lineNo || len(bytes.TrimSpace(line)) == 0 {
 					continue
 				}
-				if parsed, err := validateLine(t, sch, line); parsed && err != nil {
+				if parsed, err := schematest.Validate(t, sch, line); parsed && err != nil {
 					t.Errorf("schema rejects line %d of %s; only line %d is wrong: %v", i+1, path, lineNo, err)
 				}
 			}
-			parsed, err := validateLine(t, sch, all[lineNo-1])
+			parsed, err := schematest.Validate(t, sch, all[lineNo-1])
 			switch {
 			case crossLine[filepath.Base(path)]:
 				if err != nil {
@@ -124,7 +71,7 @@ func TestSchemaAgreesWithExamples(t *testing.T) {
 				}
 			case err == nil:
 				t.Errorf("schema accepts line %d of %s, which ReadCases rejects (field %s)", lineNo, path, field)
-			case field != "(case)" && !schemaNames(err, field):
+			case field != "(case)" && !schematest.Names(err, field):
 				t.Errorf("schema rejects line %d of %s without naming %s:\n%v", lineNo, path, field, err)
 			}
 		})
@@ -133,7 +80,7 @@ func TestSchemaAgreesWithExamples(t *testing.T) {
 
 // TestSchemaAgreesWithDecoder covers edges the example files do not: both accept or both reject.
 func TestSchemaAgreesWithDecoder(t *testing.T) {
-	sch := compileSchema(t)
+	sch := schematest.Compile(t, schemaFile)
 	base := `{"id":"a","input":"x"`
 	with := func(fields string) string { return base + "," + fields + "}" }
 	tests := []struct {
@@ -187,7 +134,7 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, goErr := DecodeCase([]byte(tt.in))
-			parsed, schErr := validateLine(t, sch, []byte(tt.in))
+			parsed, schErr := schematest.Validate(t, sch, []byte(tt.in))
 			if !parsed {
 				t.Fatalf("test input %q is not JSON", tt.in)
 			}
@@ -204,7 +151,7 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 // TestSchemaKnownDifferences pins what one JSON Schema of a line cannot say; the schema's
 // description lists them.
 func TestSchemaKnownDifferences(t *testing.T) {
-	sch := compileSchema(t)
+	sch := schematest.Compile(t, schemaFile)
 	tests := []struct {
 		name         string
 		in           string
@@ -218,7 +165,7 @@ func TestSchemaKnownDifferences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, goErr := DecodeCase([]byte(tt.in))
-		_, schErr := validateLine(t, sch, []byte(tt.in))
+		_, schErr := schematest.Validate(t, sch, []byte(tt.in))
 		if (goErr == nil) != tt.goAccepts {
 			t.Errorf("%s: DecodeCase = %v, want accept=%v", tt.name, goErr, tt.goAccepts)
 		}

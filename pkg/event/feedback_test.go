@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/pkg/schematest"
 )
 
 const feedbackSchema = "feedback.v1.schema.json"
@@ -206,14 +208,14 @@ func FuzzDecodeFeedback(f *testing.F) {
 func TestFeedbackSchemaAgreesWithExamples(t *testing.T) {
 	sch := compileSchema(t, feedbackSchema)
 	for _, path := range exampleFiles(t, "feedback/valid/*.json") {
-		parsed, err := validateInstance(t, sch, readFile(t, path))
+		parsed, err := schematest.Validate(t, sch, readFile(t, path))
 		if !parsed || err != nil {
 			t.Errorf("schema rejects %s, which the decoder accepts: parsed=%v %v", path, parsed, err)
 		}
 	}
 	for _, path := range exampleFiles(t, "feedback/invalid/*.json") {
 		field := expectedField(t, path)
-		parsed, err := validateInstance(t, sch, readFile(t, path))
+		parsed, err := schematest.Validate(t, sch, readFile(t, path))
 		if !parsed {
 			continue // not JSON: only the decoder judges it
 		}
@@ -221,7 +223,7 @@ func TestFeedbackSchemaAgreesWithExamples(t *testing.T) {
 			t.Errorf("schema accepts %s, which the decoder rejects (field %s)", path, field)
 			continue
 		}
-		if field != "(feedback)" && !schemaNames(err, field) {
+		if field != "(feedback)" && !schematest.Names(err, field) {
 			t.Errorf("schema rejects %s without naming %s:\n%v", path, field, err)
 		}
 	}
@@ -271,7 +273,7 @@ func TestFeedbackSchemaAgreesWithDecoder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, goErr := DecodeFeedback([]byte(tt.in))
-			parsed, schErr := validateInstance(t, sch, []byte(tt.in))
+			parsed, schErr := schematest.Validate(t, sch, []byte(tt.in))
 			if !parsed {
 				t.Fatalf("test input %q is not valid JSON", tt.in)
 			}

@@ -1,8 +1,6 @@
 package event
 
 import (
-	"bytes"
-	stdjson "encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -14,66 +12,23 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/vigilhq/vigil/pkg/schematest"
 )
 
 // schemasDir holds the JSON Schemas that state the contract for other languages.
 const schemasDir = "../../schemas"
 
-// loadSchemaDoc reads a schema file as generic JSON (numbers as json.Number).
+// loadSchemaDoc reads a schema file of schemas/ as generic JSON (numbers as json.Number).
 func loadSchemaDoc(tb testing.TB, name string) map[string]any {
 	tb.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(readFile(tb, filepath.Join(schemasDir, name))))
-	if err != nil {
-		tb.Fatalf("parse %s: %v", name, err)
-	}
-	m, ok := doc.(map[string]any)
-	if !ok {
-		tb.Fatalf("%s is not a JSON object", name)
-	}
-	return m
+	return schematest.Load(tb, filepath.Join(schemasDir, name))
 }
 
-// compileSchema compiles a schema file with format assertions on, as a strict validator would.
+// compileSchema compiles a schema file of schemas/ with format assertions on.
 func compileSchema(tb testing.TB, name string) *jsonschema.Schema {
 	tb.Helper()
-	doc := loadSchemaDoc(tb, name)
-	id, _ := doc["$id"].(string)
-	if id == "" {
-		tb.Fatalf("%s has no $id", name)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(id, doc); err != nil {
-		tb.Fatalf("add %s: %v", name, err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		tb.Fatalf("compile %s: %v", name, err)
-	}
-	return sch
-}
-
-// validateInstance validates data against sch; parsed is false when data is not one JSON value,
-// which a schema cannot judge.
-func validateInstance(tb testing.TB, sch *jsonschema.Schema, data []byte) (parsed bool, err error) {
-	tb.Helper()
-	if !stdjson.Valid(data) {
-		return false, nil
-	}
-	inst, perr := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if perr != nil {
-		tb.Fatalf("jsonschema.UnmarshalJSON of valid JSON: %v", perr)
-	}
-	return true, sch.Validate(inst)
-}
-
-// schemaNames reports whether a schema validation error points at field, a path in the decoder's
-// form ("messages[1].name"): either at its location or by its name (a missing or extra property).
-func schemaNames(err error, field string) bool {
-	msg := err.Error()
-	pointer := "/" + strings.NewReplacer("[", "/", "].", "/", "]", "", ".", "/").Replace(field)
-	leaf := pointer[strings.LastIndexByte(pointer, '/')+1:]
-	return strings.Contains(msg, "'"+pointer+"'") || strings.Contains(msg, "'"+leaf+"'")
+	return schematest.Compile(tb, filepath.Join(schemasDir, name))
 }
 
 func TestEventSchemaAgreesWithExamples(t *testing.T) {
@@ -84,7 +39,7 @@ func TestEventSchemaAgreesWithExamples(t *testing.T) {
 			if _, err := (Decoder{}).Decode(data); err != nil {
 				t.Errorf("Decode(%s) = %v, want nil error", path, err)
 			}
-			parsed, err := validateInstance(t, sch, data)
+			parsed, err := schematest.Validate(t, sch, data)
 			if !parsed {
 				t.Fatalf("%s is not valid JSON", path)
 			}
@@ -100,14 +55,14 @@ func TestEventSchemaAgreesWithExamples(t *testing.T) {
 			if _, err := (Decoder{}).Decode(data); err == nil {
 				t.Errorf("Decode(%s) = nil error, want an error naming %q", path, field)
 			}
-			parsed, err := validateInstance(t, sch, data)
+			parsed, err := schematest.Validate(t, sch, data)
 			if !parsed {
 				return // not JSON at all: only the decoder can judge it, and it did above
 			}
 			if err == nil {
 				t.Fatalf("schema accepts %s, which the decoder rejects (field %s)", path, field)
 			}
-			if field != "(event)" && !schemaNames(err, field) {
+			if field != "(event)" && !schematest.Names(err, field) {
 				t.Errorf("schema rejects %s without naming %s:\n%v", path, field, err)
 			}
 		})
@@ -178,7 +133,7 @@ func TestEventSchemaAgreesWithDecoder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, goErr := Decoder{}.Decode([]byte(tt.in))
-			parsed, schErr := validateInstance(t, sch, []byte(tt.in))
+			parsed, schErr := schematest.Validate(t, sch, []byte(tt.in))
 			if !parsed {
 				t.Fatalf("test input %q is not valid JSON", tt.in)
 			}
@@ -234,7 +189,7 @@ func TestEventSchemaKnownDifferences(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, goErr := Decoder{}.Decode([]byte(tt.in))
-			_, schErr := validateInstance(t, sch, []byte(tt.in))
+			_, schErr := schematest.Validate(t, sch, []byte(tt.in))
 			if (goErr == nil) != tt.goAccepts {
 				t.Errorf("Decode(%q) = %v, want accept=%v", tt.in, goErr, tt.goAccepts)
 			}
@@ -253,7 +208,7 @@ func TestScoredAndAlertSchemas(t *testing.T) {
 		if _, err := DecodeScored(data); err != nil {
 			t.Errorf("DecodeScored(%s) = %v, want nil error", path, err)
 		}
-		if _, err := validateInstance(t, scored, data); err != nil {
+		if _, err := schematest.Validate(t, scored, data); err != nil {
 			t.Errorf("scored schema rejects %s: %v", path, err)
 		}
 	}
@@ -262,7 +217,7 @@ func TestScoredAndAlertSchemas(t *testing.T) {
 		if _, err := DecodeAlert(data); err != nil {
 			t.Errorf("DecodeAlert(%s) = %v, want nil error", path, err)
 		}
-		if _, err := validateInstance(t, alert, data); err != nil {
+		if _, err := schematest.Validate(t, alert, data); err != nil {
 			t.Errorf("alert schema rejects %s: %v", path, err)
 		}
 	}
@@ -273,7 +228,7 @@ func TestScoredAndAlertSchemas(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Marshal(%+v) = %v", v, err)
 		}
-		if _, err := validateInstance(t, scored, data); err != nil {
+		if _, err := schematest.Validate(t, scored, data); err != nil {
 			t.Errorf("scored schema rejects Marshal output %s: %v", data, err)
 		}
 	}
@@ -284,7 +239,7 @@ func TestScoredAndAlertSchemas(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Marshal(%+v) = %v", a, err)
 		}
-		if _, err := validateInstance(t, alert, data); err != nil {
+		if _, err := schematest.Validate(t, alert, data); err != nil {
 			t.Errorf("alert schema rejects Marshal output %s: %v", data, err)
 		}
 	}
@@ -314,7 +269,7 @@ func TestScoredAndAlertSchemas(t *testing.T) {
 		if err := tt.decode([]byte(tt.in)); err == nil {
 			t.Errorf("decode(%q) = nil error, want an error", tt.in)
 		}
-		if _, err := validateInstance(t, tt.schema, []byte(tt.in)); err == nil {
+		if _, err := schematest.Validate(t, tt.schema, []byte(tt.in)); err == nil {
 			t.Errorf("schema accepts %q, want it rejected", tt.in)
 		}
 	}
