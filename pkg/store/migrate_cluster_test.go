@@ -21,19 +21,21 @@ import (
 // reads every row back from each replica: the local tables directly, the views, the rollup fed
 // by the materialized view, and the stored keys.
 func TestMigrateClusterReplicatesThroughDistributed(t *testing.T) {
-	cl := testkit.StartCluster(t, "vigil_test")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const db = "vigil_cluster"
-	opts, err := store.ParseDSN(fmt.Sprintf("clickhouse://%s/%s", cl.Replicas[0].Addr(), db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := store.MigrateCluster(ctx, opts, cl.Name, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatalf("MigrateCluster: %v\nreplica 1 log: %s\nreplica 2 log: %s", err, cl.Replicas[0].LogTail(), cl.Replicas[1].LogTail())
-	}
-	t.Logf("cluster migration took %v", time.Since(start))
+	cl := testkit.StartClusterFor(t, "vigil_test", func(cl *testkit.Cluster) error {
+		opts, err := store.ParseDSN(fmt.Sprintf("clickhouse://%s/%s", cl.Replicas[0].Addr(), db))
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := store.MigrateCluster(ctx, opts, cl.Name, slog.New(slog.DiscardHandler)); err != nil {
+			return fmt.Errorf("MigrateCluster: %w", err)
+		}
+		t.Logf("cluster migration took %v", time.Since(start))
+		return nil
+	})
 	// A second run, from the other replica, finds everything recorded and changes nothing.
 	opts2, _ := store.ParseDSN(fmt.Sprintf("clickhouse://%s/%s", cl.Replicas[1].Addr(), db))
 	if err := store.MigrateCluster(ctx, opts2, cl.Name, slog.New(slog.DiscardHandler)); err != nil {

@@ -159,6 +159,17 @@ func (c *ClickHouse) Addr() string { return fmt.Sprintf("127.0.0.1:%d", c.TCPPor
 // DSN returns a clickhouse:// DSN for database db.
 func (c *ClickHouse) DSN(db string) string { return fmt.Sprintf("clickhouse://%s/%s", c.Addr(), db) }
 
+// exited reports whether the server process has ended (crashed, or was stopped).
+func (c *ClickHouse) exited() bool {
+	select {
+	case err := <-c.done:
+		c.done <- err
+		return true
+	default:
+		return false
+	}
+}
+
 // Stop ends the server with SIGTERM (SIGKILL after 10s) and removes its directory.
 func (c *ClickHouse) Stop() {
 	if c == nil {

@@ -40,12 +40,13 @@ func TestMigrateRejectsBadCluster(t *testing.T) {
 }
 
 func TestMigrateOnACluster(t *testing.T) {
-	cl := testkit.StartCluster(t, "vigil_test")
-	dsn := fmt.Sprintf("clickhouse://%s/vigil_cli_cluster", cl.Replicas[1].Addr())
-	t.Setenv("VIGIL_CLICKHOUSE_DSN", dsn)
-	if err := dispatch(context.Background(), []string{"migrate", "--cluster", cl.Name}, io.Discard); err != nil {
-		t.Fatalf("vigil migrate --cluster %s: %v\nreplica 1 log: %s\nreplica 2 log: %s", cl.Name, err, cl.Replicas[0].LogTail(), cl.Replicas[1].LogTail())
-	}
+	cl := testkit.StartClusterFor(t, "vigil_test", func(cl *testkit.Cluster) error {
+		t.Setenv("VIGIL_CLICKHOUSE_DSN", fmt.Sprintf("clickhouse://%s/vigil_cli_cluster", cl.Replicas[1].Addr()))
+		if err := dispatch(context.Background(), []string{"migrate", "--cluster", cl.Name}, io.Discard); err != nil {
+			return fmt.Errorf("vigil migrate --cluster %s: %w", cl.Name, err)
+		}
+		return nil
+	})
 	for i, r := range cl.Replicas {
 		var engine string
 		conn := testkit.Conn(t, fmt.Sprintf("clickhouse://%s/vigil_cli_cluster", r.Addr()))
