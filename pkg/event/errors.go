@@ -1,6 +1,10 @@
 package event
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // FieldError is one rejection: the field (a JSON path such as "context[2].id", or "(event)" for
 // the whole body) and a reason a person can act on.
@@ -49,4 +53,22 @@ func (p problems) err() error {
 		return nil
 	}
 	return &ValidationError{Fields: p}
+}
+
+// prefixFields returns err with every field it names put under prefix ("records[2]."), for errors
+// of a value nested in a larger body.
+func prefixFields(prefix string, err error) error {
+	var verr *ValidationError
+	var ferr *FieldError
+	switch {
+	case errors.As(err, &verr):
+		out := &ValidationError{Fields: make([]*FieldError, len(verr.Fields))}
+		for i, f := range verr.Fields {
+			out.Fields[i] = &FieldError{Field: prefix + f.Field, Reason: f.Reason, err: f.err}
+		}
+		return out
+	case errors.As(err, &ferr):
+		return &FieldError{Field: prefix + ferr.Field, Reason: ferr.Reason, err: ferr.err}
+	}
+	return fmt.Errorf("%s: %w", strings.TrimSuffix(prefix, "."), err)
 }

@@ -62,8 +62,5 @@ func FeedbackDecoder(m jetstream.Msg) (*event.Feedback, error) {
 	return f, nil
 }
 
-// ScoredDecoder decodes scored records.
-func ScoredDecoder(m jetstream.Msg) (*event.Scored, error) { return event.DecodeScored(m.Data()) }
-
 // AlertDecoder decodes alerts.
 func AlertDecoder(m jetstream.Msg) (*event.Alert, error) { return event.DecodeAlert(m.Data()) }

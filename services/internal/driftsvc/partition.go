@@ -145,14 +145,14 @@ func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
-// apply feeds one record to the engine, dead-lettering what does not decode.
+// apply feeds one message's records to the engine, dead-lettering what does not decode.
 func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
 	md, err := msg.Metadata()
 	if err != nil {
 		return
 	}
 	p.seq = md.Sequence.Stream
-	rec, err := stream.ScoredDecoder(msg)
+	recs, err := decodeScored(msg)
 	if err != nil {
 		if dl, derr := stream.DeadLetter("drift", msg, err.Error()); derr == nil {
 			if _, perr := p.m.d.JS.PublishMsg(ctx, dl); perr != nil {
@@ -161,13 +161,19 @@ func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
 		}
 		return
 	}
-	p.engine.Observe(rec)
-	p.ext.observe(rec)
-	p.observeVolume(rec)
-	if rec.Timestamp.After(p.watermark) {
-		p.watermark = rec.Timestamp
+	for i := range recs {
+		rec := &recs[i]
+		p.engine.Observe(rec)
+		p.ext.observe(rec)
+		p.observeVolume(rec)
+		if rec.Timestamp.After(p.watermark) {
+			p.watermark = rec.Timestamp
+		}
 	}
 }
+
+// decodeScored copies strings out of the message: the engine keeps series labels as keys.
+var decodeScored = stream.ScoredDecoder(false)
 
 // publishLocked stores the pending alerts on ALERTS; their ids are deterministic, so a replay
 // after a takeover publishes duplicates that JetStream drops.

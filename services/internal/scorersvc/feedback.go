@@ -87,8 +87,9 @@ type feedbackStage struct {
 
 var _ stream.Stage[*event.Feedback] = (*feedbackStage)(nil)
 
-// Process publishes one score row per scored feedback; the source acks the feedback only after
-// JetStream stored every row.
+// Process publishes one score row per scored feedback, each in its own message whose id names
+// the feedback: feedback is rare, and a client's retry under a new message id then stores no
+// second row while SCORED's de-duplication window lasts. The source acks the feedback only after JetStream stored every row.
 func (s *feedbackStage) Process(ctx context.Context, batch []*event.Feedback) error {
 	msgs := make([]*nats.Msg, 0, len(batch))
 	for _, f := range batch {

@@ -1,5 +1,6 @@
 // Package scorersvc is the scorer service: it consumes EVENTS, runs the checks the rules select
-// for each event and publishes one scored record per event on SCORED. It follows the rules
+// for each event and publishes one scored record per event on SCORED, packed into one message
+// per partition per batch. It follows the rules
 // document in the vigil_rules key-value bucket and switches to a new one without a restart. It also
 // turns each feedback on FEEDBACK into a score row of source feedback (see FeedbackScored).
 package scorersvc
@@ -13,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigilhq/vigil/pkg/event"
@@ -195,21 +195,26 @@ func (s *stage) apply(u rules.Update) {
 
 var _ stream.Stage[*event.Event] = (*stage)(nil)
 
-// Process scores each event and publishes the records; the source acks the events only after
-// JetStream stored every record.
+// Process scores each event and publishes the records, packed per partition; the source acks
+// the events only after JetStream stored every message.
 func (s *stage) Process(ctx context.Context, events []*event.Event) error {
-	msgs := make([]*nats.Msg, len(events))
-	var scores []event.Score
+	recs := make([]event.Scored, len(events))
+	// One array holds every record's scores; a record that outgrows the space left gets its own.
+	scores := make([]event.Score, 0, 24*len(events))
 	set := s.set.Load()
 	for i, ev := range events {
-		rec := Record(set, ev, scores)
-		scores = rec.Scores
-		data, err := event.Marshal(&rec)
-		if err != nil {
-			return stream.Permanent(err)
+		recs[i] = Record(set, ev, scores[len(scores):])
+		if n := len(recs[i].Scores); len(scores)+n <= cap(scores) {
+			scores = scores[:len(scores)+n]
 		}
-		msgs[i] = stream.NewMsg(stream.ScoredSubject(rec.Series.FeatureKey(), s.partitions),
-			"scored:"+ev.EventID+":"+rec.Source+":"+rec.RulesVersion, data)
+	}
+	msgs, err := stream.PackScored(recs, s.partitions, featureKey)
+	if err != nil {
+		return stream.Permanent(err)
 	}
 	return stream.PublishAll(ctx, s.d.JS, msgs)
 }
+
+// featureKey partitions score records by feature, so the drift replica that owns a feature sees
+// all of its series.
+func featureKey(r *event.Scored) string { return r.Series.FeatureKey() }

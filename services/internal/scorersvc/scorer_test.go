@@ -83,17 +83,20 @@ func scored(t *testing.T, js jetstream.JetStream, ids map[string]bool) map[strin
 		t.Fatal(err)
 	}
 	out := map[string]event.Scored{}
+	decode := stream.ScoredDecoder(false)
 	for len(out) < len(ids) {
 		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
 		if err != nil {
 			t.Fatalf("read SCORED (%d of %d): %v", len(out), len(ids), err)
 		}
-		rec, err := event.DecodeScored(m.Data())
+		recs, err := decode(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ids[rec.EventID] {
-			out[rec.EventID] = *rec
+		for _, rec := range recs {
+			if ids[rec.EventID] {
+				out[rec.EventID] = rec
+			}
 		}
 	}
 	return out

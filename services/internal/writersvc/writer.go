@@ -123,8 +123,11 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 	if err != nil {
 		return nil, err
 	}
-	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, stream.ScoredDecoder,
-		sink[*event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: store.InsertScores, key: store.ScoreKey})
+	// A packed SCORED message is inserted whole within one INSERT, so its first record's key
+	// tells whether the message was stored. Rows are counted per record, not per message.
+	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, stream.ScoredDecoder(true),
+		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored,
+			key: func(recs []event.Scored) string { return store.ScoreKey(&recs[0]) }, size: func(recs []event.Scored) int { return len(recs) }})
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +177,34 @@ type sink[T any] struct {
 	rows   *prometheus.CounterVec
 	insert func(context.Context, driver.Conn, []T) error
 	key    func(T) string
+	size   func(T) int // rows a value holds; nil: one
+}
+
+// rowCount is the number of rows in values.
+func (s sink[T]) rowCount(values []T) float64 {
+	if s.size == nil {
+		return float64(len(values))
+	}
+	n := 0
+	for _, v := range values {
+		n += s.size(v)
+	}
+	return float64(n)
+}
+
+// insertScored inserts the records of packed SCORED messages in one INSERT.
+func insertScored(ctx context.Context, conn driver.Conn, msgs [][]event.Scored) error {
+	n := 0
+	for _, recs := range msgs {
+		n += len(recs)
+	}
+	flat := make([]*event.Scored, 0, n)
+	for _, recs := range msgs {
+		for i := range recs {
+			flat = append(flat, &recs[i])
+		}
+	}
+	return store.InsertScores(ctx, conn, flat)
 }
 
 func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error {
@@ -189,24 +220,26 @@ func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error
 	}
 	values := make([]T, 0, len(batch))
 	index := make([]int, 0, len(batch))
+	var skipped []T
 	for i, d := range batch {
-		if stored[s.key(d.Value)] {
+		if len(stored) > 0 && stored[s.key(d.Value)] {
+			skipped = append(skipped, d.Value)
 			continue
 		}
 		values = append(values, d.Value)
 		index = append(index, i)
 	}
-	s.rows.WithLabelValues(s.table, "skipped_stored").Add(float64(len(batch) - len(values)))
+	s.rows.WithLabelValues(s.table, "skipped_stored").Add(s.rowCount(skipped))
 	err = s.insert(ctx, s.conn, values)
 	if err == nil {
-		s.rows.WithLabelValues(s.table, "inserted").Add(float64(len(values)))
+		s.rows.WithLabelValues(s.table, "inserted").Add(s.rowCount(values))
 		return nil
 	}
 	if !store.IsPermanent(err) {
 		return err
 	}
-	// A permanent error fails the whole INSERT: insert row by row to find the rows at fault and
-	// dead-letter only those.
+	// A permanent error fails the whole INSERT: insert message by message to find the messages
+	// at fault and dead-letter only those.
 	failed := map[int]error{}
 	for j, v := range values {
 		if rowErr := s.insert(ctx, s.conn, []T{v}); rowErr != nil {
@@ -216,7 +249,7 @@ func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error
 			failed[index[j]] = fmt.Errorf("insert into %s: %w", s.table, rowErr)
 			continue
 		}
-		s.rows.WithLabelValues(s.table, "inserted").Inc()
+		s.rows.WithLabelValues(s.table, "inserted").Add(s.rowCount([]T{v}))
 	}
 	if len(failed) == 0 {
 		return nil

@@ -1,0 +1,37 @@
+package event
+
+import (
+	"fmt"
+
+	"github.com/segmentio/encoding/json"
+)
+
+// ScoredBatch is the body of a SCORED message that carries several scored records at once: one
+// message per partition per scorer batch instead of one per event, so the bus stores and delivers
+// a fraction of the messages.
+type ScoredBatch struct {
+	Records []Scored `json:"records"`
+}
+
+// DecodeScoredBatch parses a batch of scored records strictly and checks each record as
+// DecodeScored does; an error names the record ("records[3].series.app"). With alias set the
+// records' strings share data's memory (see Decoder.Alias).
+func DecodeScoredBatch(data []byte, alias bool) ([]Scored, error) {
+	var b ScoredBatch
+	var flags json.ParseFlags
+	if alias {
+		flags = json.DontCopyString
+	}
+	if err := strictUnmarshal(data, &b, flags); err != nil {
+		return nil, err
+	}
+	if len(b.Records) == 0 {
+		return nil, &FieldError{Field: "records", Reason: "required: at least one scored record"}
+	}
+	for i := range b.Records {
+		if err := b.Records[i].Validate(); err != nil {
+			return nil, prefixFields(fmt.Sprintf("records[%d].", i), err)
+		}
+	}
+	return b.Records, nil
+}

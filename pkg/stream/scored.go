@@ -1,0 +1,112 @@
+package stream
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/pkg/event"
+)
+
+// RecordsHeader marks a SCORED message whose body is an event.ScoredBatch and gives the number of
+// records in it. A message without it holds one event.Scored, as older producers publish.
+const RecordsHeader = "Vigil-Records"
+
+// MaxScoredMessage bounds the body of one packed SCORED message, well below NATS's default
+// maximum payload of 1 MiB.
+const MaxScoredMessage = 256 << 10
+
+// PackScored packs records into SCORED messages: the records of one partition (key gives a
+// record's partition key) go together, in order, split only where a body would pass
+// MaxScoredMessage. Publishing a message per partition instead of per event lets the bus store
+// and deliver a fraction of the messages. A message's Nats-Msg-Id is a hash of the identities of
+// its records, so publishing the same records again, as a retried batch does, stores nothing new.
+func PackScored(recs []event.Scored, partitions int, key func(*event.Scored) string) ([]*nats.Msg, error) {
+	var out []*nats.Msg
+	open := map[int]*scoredPack{}
+	var order []int // partitions in order of their first record, so the output order is stable
+	var scratch []byte
+	for i := range recs {
+		rec := &recs[i]
+		var err error
+		if scratch, err = event.AppendMarshal(scratch[:0], rec); err != nil {
+			return nil, err
+		}
+		part := Partition(key(rec), partitions)
+		p := open[part]
+		if p == nil {
+			p = &scoredPack{partition: part}
+			open[part] = p
+			order = append(order, part)
+		}
+		if p.n > 0 && len(p.body)+len(scratch)+3 > MaxScoredMessage {
+			out = append(out, p.msg())
+		}
+		p.add(rec, scratch)
+	}
+	for _, part := range order {
+		out = append(out, open[part].msg())
+	}
+	return out, nil
+}
+
+// scoredPack accumulates the body and identity hash of one partition's next message.
+type scoredPack struct {
+	partition int
+	n         int
+	body      []byte
+	ids       []byte // the records' identities, hashed into the message id
+}
+
+func (p *scoredPack) add(rec *event.Scored, encoded []byte) {
+	if p.n == 0 {
+		p.body = append(p.body, `{"records":[`...)
+	} else {
+		p.body = append(p.body, ',')
+	}
+	p.body = append(p.body, encoded...)
+	p.n++
+	// NUL cannot occur in these fields' JSON, so the identities cannot run into each other.
+	for _, s := range [...]string{rec.EventID, rec.Source, rec.RulesVersion} {
+		p.ids = append(append(p.ids, s...), 0)
+	}
+}
+
+// msg closes the body, returns it as a message and leaves p empty for the next one.
+func (p *scoredPack) msg() *nats.Msg {
+	body := append(p.body, "]}"...)
+	sum := sha256.Sum256(p.ids)
+	id := "scored:" + hex.EncodeToString(sum[:16])
+	m := NewMsg(ScoredPartitionSubject(p.partition), id, body)
+	m.Header.Set(RecordsHeader, strconv.Itoa(p.n))
+	p.n, p.body, p.ids = 0, nil, p.ids[:0]
+	return m
+}
+
+// ScoredDecoder returns a decoder of SCORED messages: a packed message (RecordsHeader set) yields
+// its records, any other message the one record it holds. With alias set the records' strings
+// share the message's memory; set it only where the records do not outlive the batch.
+func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
+	return func(m jetstream.Msg) ([]event.Scored, error) {
+		n := m.Headers().Get(RecordsHeader)
+		if n == "" {
+			rec, err := event.DecodeScored(m.Data())
+			if err != nil {
+				return nil, err
+			}
+			return []event.Scored{*rec}, nil
+		}
+		recs, err := event.DecodeScoredBatch(m.Data(), alias)
+		if err != nil {
+			return nil, err
+		}
+		if strconv.Itoa(len(recs)) != n {
+			return nil, &event.FieldError{Field: "records", Reason: fmt.Sprintf("holds %d records where the %s header says %s", len(recs), RecordsHeader, n)}
+		}
+		return recs, nil
+	}
+}

@@ -1,0 +1,167 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/stream"
+)
+
+func scoredRecords(n, features int, reason string) []event.Scored {
+	recs := make([]event.Scored, n)
+	for i := range recs {
+		recs[i] = event.Scored{
+			EventID: fmt.Sprintf("e%04d", i), Timestamp: time.Unix(1700000000+int64(i), 0).UTC(),
+			Series: event.Series{App: "shop", Environment: "prod", Feature: fmt.Sprintf("f%d", i%features), Model: "m"},
+			Source: "checks", RulesVersion: "builtin-3",
+			Scores: []event.Score{{Metric: "refusal", Kind: event.KindCheck, Value: 1, Pass: true, Reason: reason}},
+		}
+	}
+	return recs
+}
+
+func featureKey(r *event.Scored) string { return r.Series.FeatureKey() }
+
+// readAll returns every message on SCORED.
+func readAll(t *testing.T, js jetstream.JetStream) []jetstream.Msg {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream.Scored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for range info.State.Msgs {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestPackScoredRoundTrip(t *testing.T) {
+	const partitions = 4
+	tests := []struct {
+		name         string
+		n, features  int
+		reason       string
+		minMessages  int
+		maxMessages  int
+		splitsAtSize bool
+	}{
+		{"one record", 1, 1, "", 1, 1, false},
+		{"a batch over a few features", 256, 5, "", 1, partitions, false},
+		// 40 records of ~20 KB in one partition pass MaxScoredMessage several times over.
+		{"large records split", 40, 1, strings.Repeat("x", 20<<10), 4, 40, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			recs := scoredRecords(tt.n, tt.features, tt.reason)
+			msgs, err := stream.PackScored(recs, partitions, featureKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) < tt.minMessages || len(msgs) > tt.maxMessages {
+				t.Fatalf("%d records packed into %d messages, want %d to %d", tt.n, len(msgs), tt.minMessages, tt.maxMessages)
+			}
+			// Publishing twice, as a retried batch does, stores each message once.
+			for range 2 {
+				if err := stream.PublishAll(context.Background(), e.js, msgs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stored := readAll(t, e.js)
+			if len(stored) != len(msgs) {
+				t.Fatalf("SCORED holds %d messages after publishing %d twice", len(stored), len(msgs))
+			}
+			for _, alias := range []bool{false, true} {
+				decode := stream.ScoredDecoder(alias)
+				var got []event.Scored
+				lastSeen := map[string]int{} // feature → index of its last record seen
+				for _, m := range stored {
+					if tt.splitsAtSize && len(m.Data()) > stream.MaxScoredMessage {
+						t.Errorf("message of %d bytes, above %d", len(m.Data()), stream.MaxScoredMessage)
+					}
+					batch, err := decode(m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, r := range batch {
+						if want := stream.ScoredSubject(featureKey(&r), partitions); m.Subject() != want {
+							t.Errorf("record %s on %s, want %s", r.EventID, m.Subject(), want)
+						}
+						var i int
+						fmt.Sscanf(r.EventID, "e%d", &i)
+						if prev, ok := lastSeen[r.Series.Feature]; ok && prev > i {
+							t.Errorf("record %s of %s after record %d: order within a partition lost", r.EventID, r.Series.Feature, prev)
+						}
+						lastSeen[r.Series.Feature] = i
+					}
+					got = append(got, batch...)
+				}
+				if len(got) != len(recs) {
+					t.Fatalf("alias %v: read back %d records, want %d", alias, len(got), len(recs))
+				}
+				byID := map[string]event.Scored{}
+				for _, r := range got {
+					byID[r.EventID] = r
+				}
+				for _, r := range recs {
+					g := byID[r.EventID]
+					if g.Series != r.Series || !g.Timestamp.Equal(r.Timestamp) || len(g.Scores) != 1 || g.Scores[0] != r.Scores[0] {
+						t.Fatalf("alias %v: record %s read back as %+v, want %+v", alias, r.EventID, g, r)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestScoredDecoderRejects(t *testing.T) {
+	e := setup(t)
+	recs := scoredRecords(3, 1, "")
+	packed, err := stream.PackScored(recs, 1, featureKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongCount := stream.NewMsg(stream.ScoredPartitionSubject(0), "wrong-count", packed[0].Data)
+	wrongCount.Header.Set(stream.RecordsHeader, "2")
+	single, _ := event.Marshal(&recs[0])
+	msgs := []*nats.Msg{
+		wrongCount,
+		stream.NewMsg(stream.ScoredPartitionSubject(0), "single", single),
+		stream.NewMsg(stream.ScoredPartitionSubject(0), "bad-single", []byte(`{"event_id":"x"}`)),
+	}
+	if err := stream.PublishAll(context.Background(), e.js, msgs); err != nil {
+		t.Fatal(err)
+	}
+	stored := readAll(t, e.js)
+	decode := stream.ScoredDecoder(false)
+	if _, err := decode(stored[0]); err == nil || !strings.HasPrefix(err.Error(), "records: holds 3 records") {
+		t.Errorf("count mismatch: %v, want records: holds 3 records ...", err)
+	}
+	if got, err := decode(stored[1]); err != nil || len(got) != 1 || got[0].EventID != recs[0].EventID {
+		t.Errorf("a single record without the header: %v, %v", got, err)
+	}
+	if _, err := decode(stored[2]); err == nil || !strings.Contains(err.Error(), "timestamp") {
+		t.Errorf("an invalid single record: %v, want an error naming timestamp", err)
+	}
+}
