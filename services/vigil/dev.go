@@ -110,7 +110,16 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	stages, err := pipeline.Components(ctx, d, pipeline.Config{Scorer: c.scorer, Drift: c.drift, Writer: c.writer}, conn, contracts)
+	connect := func(ctx context.Context, stage string) (app.Deps, lifecycle.Component, error) {
+		snc, sjs, err := app.Connect(ctx, c.common, "dev-"+stage, log)
+		if err != nil {
+			return app.Deps{}, nil, err
+		}
+		sd := d
+		sd.NC, sd.JS = snc, sjs
+		return sd, app.DrainNATS(snc), nil
+	}
+	stages, err := pipeline.Components(ctx, d, pipeline.Config{Scorer: c.scorer, Drift: c.drift, Writer: c.writer, Connect: connect}, conn, contracts)
 	if err != nil {
 		return err
 	}
