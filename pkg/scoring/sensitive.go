@@ -21,6 +21,16 @@ var defaultSecrets = secrets{entropy: true, minEntropy: 4, minLength: 20}
 // and without overlaps. It is what redaction uses, so that what is masked before storage is
 // exactly what the checks report.
 func FindSensitive(s string) []Span {
+	// Prose without digits, '@' or long tokens, most of what is stored, cannot hold a hit: skip
+	// the word analysis (see sensitive_fast.go).
+	if !mayHoldSensitive(s) {
+		return nil
+	}
+	return findSensitiveSlow(s)
+}
+
+// findSensitiveSlow is FindSensitive without the fast path: the detectors run on every text.
+func findSensitiveSlow(s string) []Span {
 	if s == "" {
 		return nil
 	}
