@@ -36,6 +36,8 @@ type PipelineOptions struct {
 	Duration time.Duration // how long load is published
 	Rate     int           // events per second; 0 publishes as fast as JetStream accepts
 	Env      []string      // extra VIGIL_* settings for the run
+	// ClickHousePID, when set, has the run measure the ClickHouse server's CPU too.
+	ClickHousePID int
 	Log      func(format string, args ...any)
 }
 
@@ -49,6 +51,7 @@ type PipelineResult struct {
 	Latency         []time.Duration // publish → queryable in v_model_calls, for sampled events
 	AlertAfter      time.Duration   // regression start → firing alert on the stream (0: none)
 	CPUSeconds      float64         // user+system CPU of vigil dev
+	ClickHouseCPU   float64         // user+system CPU seconds ClickHouse spent during the run
 	PeakRSS         int64           // bytes, VmHWM of vigil dev
 	MaxLag          uint64          // largest pending+unacked count seen on any consumer
 	LagTimeline     []string
@@ -101,7 +104,11 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	defer conn.Close()
 
 	samplerCtx, stopSampler := context.WithCancel(ctx)
-	sampler := &sampler{pid: pid, js: js}
+	sampler := &sampler{pid: pid, chPID: o.ClickHousePID, js: js}
+	if o.ClickHousePID > 0 {
+		sampler.chStart, _ = procCPU(o.ClickHousePID)
+		sampler.chCPU = sampler.chStart
+	}
 	var samplerWG sync.WaitGroup
 	samplerWG.Add(1)
 	go func() { defer samplerWG.Done(); sampler.run(samplerCtx) }()
@@ -177,6 +184,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	stopSampler()
 	samplerWG.Wait()
 	res.CPUSeconds, res.PeakRSS, res.MaxLag, res.LagTimeline = sampler.cpu, sampler.peakRSS, sampler.maxLag, sampler.timeline
+	res.ClickHouseCPU = sampler.chCPU - sampler.chStart
 	if s, err := js.Stream(ctx, stream.DLQ); err == nil {
 		if info, err := s.Info(ctx); err == nil {
 			res.DeadLettered = info.State.Msgs
@@ -414,7 +422,12 @@ func (t *latencyTracker) poll(ctx context.Context) {
 	if len(ids) == 0 {
 		return
 	}
-	rows, err := t.conn.Query(ctx, "SELECT event_id FROM model_calls WHERE event_id IN ?", clickhouse.GroupSet{Value: ids})
+	// stored_keys is sorted by key and written by the same INSERT as model_calls (a
+	// materialized view, just after the row itself), so the poll reads a few granules; looking
+	// the ids up in model_calls would scan its event_id column ten times a second and load
+	// ClickHouse more than the writer does.
+	rows, err := t.conn.Query(ctx, "SELECT key FROM stored_keys WHERE kind = 'model_calls' AND key IN ?",
+		clickhouse.GroupSet{Value: ids})
 	if err != nil {
 		return
 	}
@@ -453,6 +466,9 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 // sampler reads the process's CPU and memory from /proc and the consumers' lag from JetStream.
 type sampler struct {
 	pid      int
+	chPID    int     // ClickHouse server; 0: not measured
+	chStart  float64 // its CPU seconds when the run began
+	chCPU    float64
 	js       jetstream.JetStream
 	cpu      float64
 	peakRSS  int64
@@ -476,6 +492,11 @@ func (s *sampler) run(ctx context.Context) {
 			}
 			if rss, err := procPeakRSS(s.pid); err == nil {
 				s.peakRSS = rss
+			}
+		}
+		if s.chPID > 0 {
+			if cpu, err := procCPU(s.chPID); err == nil {
+				s.chCPU = cpu
 			}
 		}
 		var parts []string

@@ -266,3 +266,6 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// PID is the server's process id, for measuring its CPU.
+func (c *ClickHouse) PID() int { return c.cmd.Process.Pid }

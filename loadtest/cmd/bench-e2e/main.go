@@ -52,7 +52,8 @@ var target targetOptions
 
 func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
 	if t.natsURL != "" {
-		o.NATSURL, o.DSN, o.VigilBin = t.natsURL, t.dsn, ""
+		// The throwaway ClickHouse is not the one those services write to: not measured.
+		o.NATSURL, o.DSN, o.VigilBin, o.ClickHousePID = t.natsURL, t.dsn, "", 0
 	}
 	return o
 }
@@ -112,7 +113,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half, fsy
 	if extra != "" {
 		env = strings.Split(extra, ",")
 	}
-	full, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_full"), Duration: d, Env: env, Log: logf}))
+	full, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_full"), Duration: d, Env: env, Log: logf}))
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half, fsy
 	if half {
 		rate := int(float64(full.Stored) / full.Elapsed.Seconds() / 2)
 		logf("running again at half the sustained rate: %d events/s", rate)
-		h, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_half"), Duration: d, Rate: rate, Env: env, Log: logf}))
+		h, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_half"), Duration: d, Rate: rate, Env: env, Log: logf}))
 		if err != nil {
 			return err
 		}
@@ -128,7 +129,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half, fsy
 	}
 	if fsync {
 		envSync := append(append([]string(nil), env...), "VIGIL_DEV_NATS_FSYNC=true")
-		s, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, DSN: ch.DSN("bench_fsync"), Duration: d, Env: envSync, Log: logf}))
+		s, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_fsync"), Duration: d, Env: envSync, Log: logf}))
 		if err != nil {
 			return err
 		}
@@ -145,7 +146,7 @@ type row struct {
 	name                                   string
 	perSec, ofJS, ofCH                     float64
 	p50, p90, p99, alert                   time.Duration
-	cpu                                    float64
+	cpu, chCPU                             float64
 	rssMiB                                 float64
 	lag                                    uint64
 	published, stored, scored, deadLetters uint64
@@ -156,7 +157,7 @@ func pipelineRow(name string, r bench.PipelineResult, js, ch bench.Result) row {
 	return row{
 		name: name, perSec: perSec, ofJS: perSec / js.PerSecond(), ofCH: perSec / ch.PerSecond(),
 		p50: bench.Percentile(r.Latency, 50), p90: bench.Percentile(r.Latency, 90), p99: bench.Percentile(r.Latency, 99),
-		alert: r.AlertAfter, cpu: r.CPUSeconds / r.Elapsed.Seconds(), rssMiB: float64(r.PeakRSS) / (1 << 20), lag: r.MaxLag,
+		alert: r.AlertAfter, cpu: r.CPUSeconds / r.Elapsed.Seconds(), chCPU: r.ClickHouseCPU / r.Elapsed.Seconds(), rssMiB: float64(r.PeakRSS) / (1 << 20), lag: r.MaxLag,
 		published: uint64(r.Published), stored: r.Stored, scored: r.Scored, deadLetters: r.DeadLettered,
 	}
 }
@@ -164,18 +165,18 @@ func pipelineRow(name string, r bench.PipelineResult, js, ch bench.Result) row {
 func printTable(js, ch bench.Result, rows []row, full bench.PipelineResult) {
 	host, _ := os.Hostname()
 	fmt.Printf("\nvigil end-to-end benchmark on %s (%d CPUs, %s/%s), %s\n\n", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format(time.RFC3339))
-	fmt.Printf("| run | events/s | vs raw JetStream | vs raw ClickHouse | p50 | p90 | p99 publish→queryable | regression→alert | CPU cores | peak RSS | max lag | published | stored | scored | DLQ |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	fmt.Printf("| %s | %.0f | 1.00 | | | | | | | | | %d | | | |\n", js.Name, js.PerSecond(), js.Events)
-	fmt.Printf("| %s | %.0f | | 1.00 | | | | | | | | %d | | | |\n", ch.Name, ch.PerSecond(), ch.Events)
+	fmt.Printf("| run | events/s | vs raw JetStream | vs raw ClickHouse | p50 | p90 | p99 publish→queryable | regression→alert | CPU cores | ClickHouse CPU cores | peak RSS | max lag | published | stored | scored | DLQ |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| %s | %.0f | 1.00 | | | | | | | | | | %d | | | |\n", js.Name, js.PerSecond(), js.Events)
+	fmt.Printf("| %s | %.0f | | 1.00 | | | | | | | | | %d | | | |\n", ch.Name, ch.PerSecond(), ch.Events)
 	for _, r := range rows {
 		alert := "none"
 		if r.alert > 0 {
 			alert = r.alert.Round(100 * time.Millisecond).String()
 		}
-		fmt.Printf("| %s | %.0f | %.2f | %.2f | %v | %v | %v | %s | %.2f | %.0f MiB | %d | %d | %d | %d | %d |\n",
+		fmt.Printf("| %s | %.0f | %.2f | %.2f | %v | %v | %v | %s | %.2f | %.2f | %.0f MiB | %d | %d | %d | %d | %d |\n",
 			r.name, r.perSec, r.ofJS, r.ofCH, r.p50.Round(time.Millisecond), r.p90.Round(time.Millisecond), r.p99.Round(time.Millisecond),
-			alert, r.cpu, r.rssMiB, r.lag, r.published, r.stored, r.scored, r.deadLetters)
+			alert, r.cpu, r.chCPU, r.rssMiB, r.lag, r.published, r.stored, r.scored, r.deadLetters)
 	}
 	fmt.Printf("\nconsumer lag of the max-rate run (pending + unacked, sampled each second):\n")
 	for _, l := range full.LagTimeline {
