@@ -43,6 +43,11 @@ type SourceConfig struct {
 	PoisonDeliveries uint64
 	// RetryMin and RetryMax bound the exponential backoff between retries of a transient failure.
 	RetryMin, RetryMax time.Duration
+	// MaxBytes bounds the bytes of one fetch (default 32 MiB), so that a batch of large messages
+	// stays within the client's 64 MiB of pending data per subscription: past it the client drops
+	// messages as a slow consumer, and they come back only after the ack wait. It is raised to
+	// the server's largest message if that is bigger, or such a message could never be fetched.
+	MaxBytes int
 	// Workers is the number of concurrent fetch-process-settle loops on the consumer (default 1).
 	// With more than one, the stage's Process must be safe for concurrent use and batches are no
 	// longer handled in stream order.
@@ -64,6 +69,9 @@ func (c *SourceConfig) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 1
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 32 << 20
 	}
 }
 
@@ -89,6 +97,10 @@ type Source[T any] struct {
 // NewSource wires a source; nothing runs until Start. metrics may be nil.
 func NewSource[T any](cfg SourceConfig, js jetstream.JetStream, cons jetstream.Consumer, decode DecodeFunc[T], stage Stage[T], log *slog.Logger, metrics *Metrics) *Source[T] {
 	cfg.defaults()
+	if nc := js.Conn(); nc != nil {
+		// Room for the largest message the server accepts, with its subject and headers.
+		cfg.MaxBytes = max(cfg.MaxBytes, int(nc.MaxPayload())+64<<10)
+	}
 	return &Source[T]{
 		cfg: cfg, js: js, cons: cons, decode: decode, stage: stage,
 		log:      log.With("stage", cfg.Stage),
@@ -155,7 +167,7 @@ func (s *Source[T]) run(ctx context.Context) {
 			return
 		default:
 		}
-		batch, err := s.cons.Fetch(s.cfg.BatchSize, jetstream.FetchMaxWait(s.cfg.MaxWait))
+		batch, err := s.cons.Fetch(s.cfg.BatchSize, jetstream.FetchMaxWait(s.cfg.MaxWait), jetstream.FetchMaxBytes(s.cfg.MaxBytes))
 		if err != nil {
 			failures++
 			s.log.Warn("fetch from consumer", "err", err, "attempt", failures)

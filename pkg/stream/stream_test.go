@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -338,5 +339,58 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	}
 	if err := stream.Replay(ctx, e.js, l.Sequence); err == nil {
 		t.Error("second Replay of the same letter succeeded, want an error (it was removed)")
+	}
+}
+
+// TestSourceFetchesLargeMessagesWithoutDrops fetches more bytes than the client holds for one
+// subscription (64 MiB): unbounded, the client drops messages as a slow consumer and they come
+// back only after the ack wait; bounded by MaxBytes, every one arrives in the next fetches.
+func TestSourceFetchesLargeMessagesWithoutDrops(t *testing.T) {
+	e := setup(t)
+	var slow atomic.Int32
+	nc, err := nats.Connect(e.nc.ConnectedUrl(), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			slow.Add(1)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n, size = 100, 900 << 10 // 90 MB in all
+	pad := strings.Repeat("x", size)
+	msgs := make([]*nats.Msg, n)
+	for i := range msgs {
+		msgs[i] = stream.NewMsg(stream.EventsSubject("big"), fmt.Sprint("big-", i), []byte(fmt.Sprintf("%d %s", i, pad)))
+	}
+	if err := stream.PublishAll(ctx, js, msgs); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := stream.EnsureConsumer(ctx, js, stream.ConsumerConfig{
+		Stream: stream.Events, Durable: "big", FilterSubjects: []string{stream.EventsSubject("big")},
+		AckWait: time.Minute, MaxAckPending: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(m jetstream.Msg) (int, error) {
+		head, _, _ := strings.Cut(string(m.Data()[:16]), " ")
+		return strconv.Atoi(head)
+	}
+	stage := &collector{}
+	src := stream.NewSource(stream.SourceConfig{Stage: "big", BatchSize: 1000, MaxWait: time.Second}, js, cons, decode, stage, slog.New(slog.DiscardHandler), nil)
+	if err := src.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Shutdown(ctx)
+	// Far less than the ack wait: a dropped message would only return after a minute.
+	testkit.Eventually(t, 20*time.Second, func() bool { return len(stage.values()) == n }, "stage got %d of %d large messages", len(stage.values()), n)
+	if slow.Load() != 0 {
+		t.Errorf("the client dropped messages as a slow consumer %d times", slow.Load())
 	}
 }

@@ -109,7 +109,9 @@ func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
 	defer close(p.done)
 	log := p.m.d.Log.With("partition", p.n)
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(p.m.cfg.BatchSize, jetstream.FetchMaxWait(250*time.Millisecond))
+		// Bounded in bytes too: packed records make a message up to 256 KiB, and past 64 MiB
+		// pending the client would drop messages as a slow consumer.
+		batch, err := cons.Fetch(p.m.cfg.BatchSize, jetstream.FetchMaxWait(250*time.Millisecond), jetstream.FetchMaxBytes(32<<20))
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("fetch scored records", "err", err)

@@ -34,6 +34,6 @@ func newBaselineSource(ctx context.Context, d app.Deps, cfg Config, conn driver.
 		return drift.DecodeRecord(m.Data())
 	}
 	return newSource(ctx, d, cfg, driftsvc.RecordStream, DurableBaselines, strings.TrimSuffix(driftsvc.RecordSubject, "."),
-		max(cfg.BatchSize/10, 10), decode,
+		max(cfg.BatchSize/10, 10), 0, decode,
 		sink[*drift.Record]{conn: conn, table: store.TableBaselines, rows: rows, insert: store.InsertBaselines, key: store.BaselineKey})
 }

@@ -117,7 +117,7 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		}
 		return ev, err
 	}
-	events, err := newSource(ctx, d, cfg, stream.Events, DurableEvents, stream.EventsRoot, cfg.BatchSize, decodeEvent,
+	events, err := newSource(ctx, d, cfg, stream.Events, DurableEvents, stream.EventsRoot, cfg.BatchSize, 0, decodeEvent,
 		sink[*event.Event]{conn: conn, table: store.TableModelCalls, rows: rows, insert: store.InsertModelCalls,
 			key: func(e *event.Event) string { return e.EventID }})
 	if err != nil {
@@ -125,19 +125,19 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 	}
 	// A packed SCORED message is inserted whole within one INSERT, so its first record's key
 	// tells whether the message was stored. Rows are counted per record, not per message.
-	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, stream.ScoredDecoder(true),
+	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, scoredBytes(cfg.BatchSize), stream.ScoredDecoder(true),
 		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored,
 			key: func(recs []event.Scored) string { return store.ScoreKey(&recs[0]) }, size: func(recs []event.Scored) int { return len(recs) }})
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := newSource(ctx, d, cfg, stream.Alerts, DurableAlerts, stream.AlertsRoot, max(cfg.BatchSize/10, 10), stream.AlertDecoder,
+	alerts, err := newSource(ctx, d, cfg, stream.Alerts, DurableAlerts, stream.AlertsRoot, max(cfg.BatchSize/10, 10), 0, stream.AlertDecoder,
 		sink[*event.Alert]{conn: conn, table: store.TableAlerts, rows: rows, insert: store.InsertAlerts,
 			key: func(a *event.Alert) string { return a.AlertID }})
 	if err != nil {
 		return nil, err
 	}
-	feedback, err := newSource(ctx, d, cfg, stream.Feedback, DurableFeedback, stream.FeedbackRoot, max(cfg.BatchSize/10, 10), stream.FeedbackDecoder,
+	feedback, err := newSource(ctx, d, cfg, stream.Feedback, DurableFeedback, stream.FeedbackRoot, max(cfg.BatchSize/10, 10), 0, stream.FeedbackDecoder,
 		sink[*event.Feedback]{conn: conn, table: store.TableFeedback, rows: rows, insert: store.InsertFeedback, key: store.FeedbackKey})
 	if err != nil {
 		return nil, err
@@ -156,7 +156,9 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 	}, nil
 }
 
-func newSource[T any](ctx context.Context, d app.Deps, cfg Config, streamName, durable, root string, batch int,
+// newSource builds the source of one table: batch messages per fetch at most, and maxBytes of
+// them (0: the source's default).
+func newSource[T any](ctx context.Context, d app.Deps, cfg Config, streamName, durable, root string, batch, maxBytes int,
 	decode stream.DecodeFunc[T], s sink[T]) (*stream.Source[stream.Delivered[T]], error) {
 	cons, err := stream.EnsureConsumer(ctx, d.JS, stream.ConsumerConfig{
 		Stream: streamName, Durable: durable, FilterSubjects: []string{root + ".>"},
@@ -165,7 +167,7 @@ func newSource[T any](ctx context.Context, d app.Deps, cfg Config, streamName, d
 	if err != nil {
 		return nil, err
 	}
-	return stream.NewSource(stream.SourceConfig{Stage: durable, BatchSize: batch, MaxWait: cfg.FlushInterval, PoisonDeliveries: 0, RetryMax: 5 * time.Second},
+	return stream.NewSource(stream.SourceConfig{Stage: durable, BatchSize: batch, MaxBytes: maxBytes, MaxWait: cfg.FlushInterval, PoisonDeliveries: 0, RetryMax: 5 * time.Second},
 		d.JS, cons, stream.WithDelivery(decode), s, d.Log, d.Metrics), nil
 }
 
@@ -191,6 +193,10 @@ func (s sink[T]) rowCount(values []T) float64 {
 	}
 	return float64(n)
 }
+
+// scoredBytes is the fetch budget of the scored source: a packed message holds many records,
+// so a batch of rows is bounded by bytes (about 1 KiB a record) rather than by messages.
+func scoredBytes(rows int) int { return rows << 10 }
 
 // insertScored inserts the records of packed SCORED messages in one INSERT.
 func insertScored(ctx context.Context, conn driver.Conn, msgs [][]event.Scored) error {
