@@ -38,7 +38,7 @@ type PipelineOptions struct {
 	Env      []string      // extra VIGIL_* settings for the run
 	// ClickHousePID, when set, has the run measure the ClickHouse server's CPU too.
 	ClickHousePID int
-	Log      func(format string, args ...any)
+	Log           func(format string, args ...any)
 }
 
 // PipelineResult is what one run measured.
