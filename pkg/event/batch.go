@@ -15,9 +15,13 @@ type ScoredBatch struct {
 
 // DecodeScoredBatch parses a batch of scored records strictly and checks each record as
 // DecodeScored does; an error names the record ("records[3].series.app"). With alias set the
-// records' strings share data's memory (see Decoder.Alias).
-func DecodeScoredBatch(data []byte, alias bool) ([]Scored, error) {
+// records' strings share data's memory (see Decoder.Alias). sizeHint, the number of records the
+// producer announced, lets the records be decoded into one array instead of a growing one.
+func DecodeScoredBatch(data []byte, alias bool, sizeHint int) ([]Scored, error) {
 	var b ScoredBatch
+	if sizeHint > 0 && sizeHint <= len(data)/64 { // a record takes well over 64 bytes
+		b.Records = make([]Scored, 0, sizeHint)
+	}
 	var flags json.ParseFlags
 	if alias {
 		flags = json.DontCopyString

@@ -44,7 +44,7 @@ func TestDecodeScoredBatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, alias := range []bool{false, true} {
-				recs, err := DecodeScoredBatch([]byte(tt.body), alias)
+				recs, err := DecodeScoredBatch([]byte(tt.body), alias, 2)
 				if tt.wantField == "" {
 					if err != nil || len(recs) != tt.records {
 						t.Fatalf("DecodeScoredBatch(alias %v) = %d records, %v; want %d records", alias, len(recs), err, tt.records)
@@ -70,7 +70,7 @@ func FuzzDecodeScoredBatch(f *testing.F) {
 	f.Add([]byte(`{"records":[]}`))
 	f.Add([]byte(one))
 	decode := func(b []byte) (*ScoredBatch, error) {
-		recs, err := DecodeScoredBatch(b, false)
+		recs, err := DecodeScoredBatch(b, false, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +84,7 @@ func FuzzDecodeScoredBatch(f *testing.F) {
 		}
 		checkAccepted(t, "DecodeScoredBatch", data, b, decode)
 		// Aliasing the input must not change what is decoded.
-		aliased, err := DecodeScoredBatch(append([]byte(nil), data...), true)
+		aliased, err := DecodeScoredBatch(append([]byte(nil), data...), true, len(b.Records))
 		if err != nil {
 			t.Fatalf("DecodeScoredBatch(%q, alias) = %v, accepted without alias", data, err)
 		}

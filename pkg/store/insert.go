@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -35,6 +36,7 @@ const insertAlerts = `INSERT INTO alerts (alert_id, fingerprint, sequence, state
 
 // InsertModelCalls writes one model_calls row per event in a single INSERT. An error means the
 // outcome is unknown (a failed or cancelled Send may still have landed); the tables tolerate a retry.
+// The block is filled column by column: appending row by row boxes every value of every row.
 func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -44,7 +46,18 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		return fmt.Errorf("prepare insert into %s: %w", TableModelCalls, err)
 	}
 	defer batch.Abort()
-	for _, ev := range events {
+	n := len(events)
+	// Columns in the order of insertModelCalls: string columns share one array.
+	var text [modelCallsColumns][]string
+	all := make([]string, len(modelCallsText)*n)
+	for i, c := range modelCallsText {
+		text[c] = all[i*n : (i+1)*n : (i+1)*n]
+	}
+	times := make([]time.Time, n)
+	latency, ttft, cost := make([]float64, n), make([]float64, n), make([]float64, n)
+	inTokens, outTokens := make([]uint64, n), make([]uint64, n)
+	attrKeys, attrValues := batch.Column(30), batch.Column(31)
+	for i, ev := range events {
 		s := ev.Series()
 		messages, err := jsonOrEmpty(ev.Messages, len(ev.Messages))
 		if err != nil {
@@ -54,20 +67,40 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		if err != nil {
 			return err
 		}
+		text[0][i], times[i], text[2][i], text[3][i], text[4][i], text[5][i] = ev.EventID, ev.Timestamp, s.App, s.Environment, s.Feature, ev.Stage
+		text[6][i], text[7][i], text[8][i], text[9][i], text[10][i] = ev.TraceID, ev.SpanID, ev.ParentSpanID, ev.Provider, ev.Model
+		text[11][i], text[12][i], text[13][i], text[14][i], text[15][i] = ev.PromptID, s.PromptVersion, ev.Input, messages, ev.Output
+		text[16][i], text[17][i], text[18][i], text[19][i] = ev.SystemInstructions, ev.Expected, passages, ev.OutputSchema
+		latency[i], ttft[i], inTokens[i], outTokens[i], cost[i] = ev.LatencyMS, ev.TTFTMS, uint64(ev.InputTokens), uint64(ev.OutputTokens), ev.CostUSD
+		text[25][i], text[26][i], text[27][i], text[28][i], text[29][i] = ev.FinishReason, ev.Status, ev.Error, ev.UserID, ev.SessionID
 		keys, values := sortedPairs(ev.Attributes)
-		if err := batch.Append(ev.EventID, ev.Timestamp, s.App, s.Environment, s.Feature, ev.Stage,
-			ev.TraceID, ev.SpanID, ev.ParentSpanID, ev.Provider, ev.Model, ev.PromptID, s.PromptVersion,
-			ev.Input, messages, ev.Output, ev.SystemInstructions, ev.Expected, passages, ev.OutputSchema,
-			ev.LatencyMS, ev.TTFTMS, uint64(ev.InputTokens), uint64(ev.OutputTokens), ev.CostUSD,
-			ev.FinishReason, ev.Status, ev.Error, ev.UserID, ev.SessionID, keys, values); err != nil {
-			return fmt.Errorf("append event %s to %s: %w", ev.EventID, TableModelCalls, err)
+		if err := attrKeys.AppendRow(keys); err != nil {
+			return fmt.Errorf("append attributes of event %s to %s: %w", ev.EventID, TableModelCalls, err)
+		}
+		if err := attrValues.AppendRow(values); err != nil {
+			return fmt.Errorf("append attributes of event %s to %s: %w", ev.EventID, TableModelCalls, err)
+		}
+	}
+	columns := map[int]any{1: times, 20: latency, 21: ttft, 22: inTokens, 23: outTokens, 24: cost}
+	for _, c := range modelCallsText {
+		columns[c] = text[c]
+	}
+	for c, values := range columns {
+		if err := batch.Column(c).Append(values); err != nil {
+			return fmt.Errorf("append column %d of %d rows to %s: %w", c, n, TableModelCalls, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into %s: %w", len(events), TableModelCalls, err)
+		return fmt.Errorf("insert %d rows into %s: %w", n, TableModelCalls, err)
 	}
 	return nil
 }
+
+// modelCallsColumns is the number of columns insertModelCalls names; modelCallsText are the
+// positions of its String columns.
+const modelCallsColumns = 32
+
+var modelCallsText = [...]int{0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 25, 26, 27, 28, 29}
 
 // InsertScores writes one scores row per scored record, its checks as parallel arrays.
 func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored) error {
@@ -79,15 +112,21 @@ func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored
 		return fmt.Errorf("prepare insert into %s: %w", TableScores, err)
 	}
 	defer batch.Abort()
+	// Append copies the arrays into the block, so one set serves every row.
+	var names, kinds, labels, reasons []string
+	var values []float64
+	var passed []uint8
 	for _, r := range records {
-		n := len(r.Scores)
-		names, kinds, labels, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		values, passed := make([]float64, n), make([]uint8, n)
-		for i, sc := range r.Scores {
-			names[i], kinds[i], labels[i], reasons[i], values[i] = sc.Metric, string(sc.Kind), sc.Label, sc.Reason, sc.Value
+		names, kinds, labels, reasons = names[:0], kinds[:0], labels[:0], reasons[:0]
+		values, passed = values[:0], passed[:0]
+		for _, sc := range r.Scores {
+			names, kinds, labels, reasons = append(names, sc.Metric), append(kinds, string(sc.Kind)), append(labels, sc.Label), append(reasons, sc.Reason)
+			values = append(values, sc.Value)
+			var pass uint8
 			if sc.Pass {
-				passed[i] = 1
+				pass = 1
 			}
+			passed = append(passed, pass)
 		}
 		s := r.Series
 		if err := batch.Append(r.EventID, r.Timestamp, s.App, s.Environment, s.Feature, r.Stage, s.Model,

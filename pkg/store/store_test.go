@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,5 +171,75 @@ func TestDropExpiredKeepsRecentPartitions(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"20261029", "20261127"}, left); diff != "" {
 		t.Errorf("rows left (-want +got):\n%s", diff)
+	}
+}
+
+// TestModelCallsKeepEveryColumn inserts rows whose every field differs from every other, and
+// reads each column back: a value written to the wrong column or row shows.
+func TestModelCallsKeepEveryColumn(t *testing.T) {
+	ctx := context.Background()
+	conn := testkit.Conn(t, ch.Database(t))
+	ts := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var events []*event.Event
+	for k := range 3 {
+		f := func(name string) string { return fmt.Sprintf("%s-%d", name, k) }
+		events = append(events, &event.Event{
+			EventID: f("id"), Timestamp: ts.Add(time.Duration(k) * time.Second), App: f("app"), Feature: f("feature"),
+			Stage: f("stage"), TraceID: f("trace"), SpanID: f("span"), ParentSpanID: f("parent"), Environment: f("env"),
+			Provider: f("provider"), Model: f("model"), PromptID: f("prompt"), PromptVersion: f("version"), Input: f("input"),
+			Messages: []event.Message{{Role: "user", Content: f("message")}}, Output: f("output"),
+			SystemInstructions: f("system"), Expected: f("expected"), Context: []event.Passage{{ID: f("p"), Text: f("passage")}},
+			OutputSchema: f("schema"), LatencyMS: 100 + float64(k), TTFTMS: 10 + float64(k), InputTokens: 1000 + int64(k),
+			OutputTokens: 2000 + int64(k), CostUSD: 0.5 + float64(k), FinishReason: f("finish"), Status: f("status"),
+			Error: f("error"), UserID: f("user"), SessionID: f("session"), Attributes: map[string]string{f("b"): "2", f("a"): "1"},
+		})
+	}
+	if err := store.InsertModelCalls(ctx, conn, events); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT event_id, timestamp, app, environment, feature, stage, trace_id, span_id,
+		parent_span_id, provider, model, prompt_id, prompt_version, input, messages, output, system_instructions,
+		expected, context, output_schema, latency_ms, ttft_ms, input_tokens, output_tokens, cost_usd, finish_reason,
+		status, error, user_id, session_id, attribute_keys, attribute_values FROM v_model_calls ORDER BY event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var text [24]string
+		var at time.Time
+		var latency, ttft, cost float64
+		var in, out uint64
+		var keys, values []string
+		p := []any{&text[0], &at}
+		for i := 1; i <= 18; i++ {
+			p = append(p, &text[i])
+		}
+		p = append(p, &latency, &ttft, &in, &out, &cost)
+		for i := 19; i <= 23; i++ {
+			p = append(p, &text[i])
+		}
+		p = append(p, &keys, &values)
+		if err := rows.Scan(p...); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprint(text[:24], at.UTC().Format(time.RFC3339), latency, ttft, in, out, cost, keys, values))
+	}
+	var want []string
+	for _, ev := range events {
+		s := ev.Series()
+		messages, _ := event.Marshal(ev.Messages)
+		passages, _ := event.Marshal(ev.Context)
+		text := []string{ev.EventID, s.App, s.Environment, s.Feature, ev.Stage, ev.TraceID, ev.SpanID, ev.ParentSpanID,
+			ev.Provider, ev.Model, ev.PromptID, s.PromptVersion, ev.Input, string(messages), ev.Output, ev.SystemInstructions,
+			ev.Expected, string(passages), ev.OutputSchema, ev.FinishReason, ev.Status, ev.Error, ev.UserID, ev.SessionID}
+		k := strings.TrimPrefix(ev.EventID, "id-")
+		keys := []string{"a-" + k, "b-" + k} // sorted by key
+		want = append(want, fmt.Sprint(text, ev.Timestamp.Format(time.RFC3339), ev.LatencyMS, ev.TTFTMS,
+			uint64(ev.InputTokens), uint64(ev.OutputTokens), ev.CostUSD, keys, []string{"1", "2"}))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("model_calls read back (-want +got):\n%s", diff)
 	}
 }

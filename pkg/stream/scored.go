@@ -29,6 +29,18 @@ func PackScored(recs []event.Scored, partitions int, key func(*event.Scored) str
 	var out []*nats.Msg
 	open := map[int]*scoredPack{}
 	var order []int // partitions in order of their first record, so the output order is stable
+	parts := make([]int, len(recs))
+	for i := range recs {
+		part := Partition(key(&recs[i]), partitions)
+		parts[i] = part
+		p := open[part]
+		if p == nil {
+			p = &scoredPack{partition: part}
+			open[part] = p
+			order = append(order, part)
+		}
+		p.left++
+	}
 	var scratch []byte
 	for i := range recs {
 		rec := &recs[i]
@@ -36,13 +48,7 @@ func PackScored(recs []event.Scored, partitions int, key func(*event.Scored) str
 		if scratch, err = event.AppendMarshal(scratch[:0], rec); err != nil {
 			return nil, err
 		}
-		part := Partition(key(rec), partitions)
-		p := open[part]
-		if p == nil {
-			p = &scoredPack{partition: part}
-			open[part] = p
-			order = append(order, part)
-		}
+		p := open[parts[i]]
 		if p.n > 0 && len(p.body)+len(scratch)+3 > MaxScoredMessage {
 			out = append(out, p.msg())
 		}
@@ -57,19 +63,24 @@ func PackScored(recs []event.Scored, partitions int, key func(*event.Scored) str
 // scoredPack accumulates the body and identity hash of one partition's next message.
 type scoredPack struct {
 	partition int
-	n         int
+	n         int // records in the body
+	left      int // records of the partition not yet added
 	body      []byte
 	ids       []byte // the records' identities, hashed into the message id
 }
 
 func (p *scoredPack) add(rec *event.Scored, encoded []byte) {
 	if p.n == 0 {
+		// Size the body for the partition's remaining records, taking this one as typical,
+		// so that it is not copied as it grows.
+		p.body = make([]byte, 0, min(MaxScoredMessage, p.left*(len(encoded)+len(encoded)/8+1)+16))
 		p.body = append(p.body, `{"records":[`...)
 	} else {
 		p.body = append(p.body, ',')
 	}
 	p.body = append(p.body, encoded...)
 	p.n++
+	p.left--
 	// NUL cannot occur in these fields' JSON, so the identities cannot run into each other.
 	for _, s := range [...]string{rec.EventID, rec.Source, rec.RulesVersion} {
 		p.ids = append(append(p.ids, s...), 0)
@@ -100,7 +111,8 @@ func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 			}
 			return []event.Scored{*rec}, nil
 		}
-		recs, err := event.DecodeScoredBatch(m.Data(), alias)
+		hint, _ := strconv.Atoi(n)
+		recs, err := event.DecodeScoredBatch(m.Data(), alias, hint)
 		if err != nil {
 			return nil, err
 		}
