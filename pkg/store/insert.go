@@ -82,8 +82,16 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		}
 	}
 	columns := map[int]any{1: times, 20: latency, 21: ttft, 22: inTokens, 23: outTokens, 24: cost}
+	blockColumns := batch.Columns()
 	for _, c := range modelCallsText {
 		columns[c] = text[c]
+		size := 0
+		for _, v := range text[c] {
+			size += len(v)
+		}
+		if err := reserveStrings(blockColumns[c], n, size); err != nil {
+			return err
+		}
 	}
 	for c, values := range columns {
 		if err := batch.Column(c).Append(values); err != nil {

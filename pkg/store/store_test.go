@@ -187,7 +187,8 @@ func TestModelCallsKeepEveryColumn(t *testing.T) {
 			EventID: f("id"), Timestamp: ts.Add(time.Duration(k) * time.Second), App: f("app"), Feature: f("feature"),
 			Stage: f("stage"), TraceID: f("trace"), SpanID: f("span"), ParentSpanID: f("parent"), Environment: f("env"),
 			Provider: f("provider"), Model: f("model"), PromptID: f("prompt"), PromptVersion: f("version"), Input: f("input"),
-			Messages: []event.Message{{Role: "user", Content: f("message")}}, Output: f("output"),
+			// Outputs long enough that their column is reserved before it is filled.
+			Messages: []event.Message{{Role: "user", Content: f("message")}}, Output: f("output") + strings.Repeat(".", 100<<10),
 			SystemInstructions: f("system"), Expected: f("expected"), Context: []event.Passage{{ID: f("p"), Text: f("passage")}},
 			OutputSchema: f("schema"), LatencyMS: 100 + float64(k), TTFTMS: 10 + float64(k), InputTokens: 1000 + int64(k),
 			OutputTokens: 2000 + int64(k), CostUSD: 0.5 + float64(k), FinishReason: f("finish"), Status: f("status"),

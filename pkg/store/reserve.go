@@ -1,0 +1,56 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+)
+
+// minReserve is the smallest column worth reserving: below it, growing costs little.
+const minReserve = 256 << 10
+
+// reserveStrings gives a String column room for rows values of size bytes in all, so that
+// appending them does not copy the column each time it grows: for a batch of long texts that
+// copying was the writer's largest cost. clickhouse-go has no call for it; decoding rows values
+// (the last one size bytes long) into the column sizes its buffers exactly, and Reset empties
+// them keeping the room. Other columns, and small ones, are left alone.
+func reserveStrings(col column.Interface, rows, size int) error {
+	s, ok := col.(*column.String)
+	if !ok || rows == 0 || size < minReserve {
+		return nil
+	}
+	header := make([]byte, rows-1, rows-1+binary.MaxVarintLen64) // rows-1 empty values
+	header = binary.AppendUvarint(header, uint64(size))
+	if err := s.Decode(proto.NewReader(&zeroValues{header: header, zeros: size}), rows); err != nil {
+		return fmt.Errorf("reserve %d bytes in column %s: %w", size, s.Name(), err)
+	}
+	s.Reset()
+	if s.Rows() != 0 {
+		return fmt.Errorf("reserve %d bytes in column %s: %d rows left after reset", size, s.Name(), s.Rows())
+	}
+	return nil
+}
+
+// zeroValues reads as header followed by zeros zero bytes.
+type zeroValues struct {
+	header []byte
+	zeros  int
+}
+
+func (z *zeroValues) Read(p []byte) (int, error) {
+	if len(z.header) > 0 {
+		n := copy(p, z.header)
+		z.header = z.header[n:]
+		return n, nil
+	}
+	if z.zeros == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), z.zeros)
+	clear(p[:n])
+	z.zeros -= n
+	return n, nil
+}
