@@ -26,7 +26,7 @@ import (
 // Config is the scorer's own configuration.
 type Config struct {
 	Workers      int           `envconfig:"SCORER_WORKERS" default:"0" desc:"concurrent scoring loops per replica (0: one per CPU)"`
-	BatchSize    int           `envconfig:"SCORER_BATCH_SIZE" default:"256" desc:"events scored per batch"`
+	BatchSize    int           `envconfig:"SCORER_BATCH_SIZE" default:"1000" desc:"events scored per batch (their records are packed per partition into one SCORED message)"`
 	MaxWait      time.Duration `envconfig:"SCORER_MAX_WAIT" default:"100ms" desc:"longest wait to fill a batch"`
 	AckWait      time.Duration `envconfig:"SCORER_ACK_WAIT" default:"30s" desc:"time before an unacknowledged event is redelivered"`
 	ContractsDir string        `envconfig:"SCORER_CONTRACTS_DIR" desc:"directory of JSON Schemas for structured outputs; the file name (without .json) is the contract name events give in output_schema"`
