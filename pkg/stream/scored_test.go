@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/testkit"
 )
 
 func scoredRecords(n, features int, reason string) []event.Scored {
@@ -28,33 +28,6 @@ func scoredRecords(n, features int, reason string) []event.Scored {
 }
 
 func featureKey(r *event.Scored) string { return r.Series.FeatureKey() }
-
-// readAll returns every message on SCORED.
-func readAll(t *testing.T, js jetstream.JetStream) []jetstream.Msg {
-	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, stream.Scored)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for range info.State.Msgs {
-		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 func TestPackScoredRoundTrip(t *testing.T) {
 	const partitions = 4
@@ -88,7 +61,7 @@ func TestPackScoredRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			stored := readAll(t, e.js)
+			stored := testkit.StreamMessages(t, e.js, stream.Scored)
 			if len(stored) != len(msgs) {
 				t.Fatalf("SCORED holds %d messages after publishing %d twice", len(stored), len(msgs))
 			}
@@ -153,7 +126,7 @@ func TestScoredDecoderRejects(t *testing.T) {
 	if err := stream.PublishAll(context.Background(), e.js, msgs); err != nil {
 		t.Fatal(err)
 	}
-	stored := readAll(t, e.js)
+	stored := testkit.StreamMessages(t, e.js, stream.Scored)
 	decode := stream.ScoredDecoder(false)
 	if _, err := decode(stored[0]); err == nil || !strings.HasPrefix(err.Error(), "records: holds 3 records") {
 		t.Errorf("count mismatch: %v, want records: holds 3 records ...", err)

@@ -104,7 +104,7 @@ func TestJudgeServesScoresAndDrains(t *testing.T) {
 		`vigil_judge_events_total{decision="not_applicable",judge="helpfulness"} 20`,
 		"vigil_stream_messages_total")
 
-	records := readScored(t, js)
+	records := testkit.StreamMessages(t, js, stream.Scored)
 	if len(records) != len(want) {
 		t.Fatalf("SCORED holds %d records, want %d", len(records), len(want))
 	}
@@ -225,30 +225,4 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 	if err := run(context.Background()); err == nil || !strings.Contains(err.Error(), "VIGIL_JUDGE_CONFIG: required") {
 		t.Errorf("run without VIGIL_JUDGE_CONFIG = %v, want it to name the variable", err)
 	}
-}
-
-func readScored(t *testing.T, js jetstream.JetStream) []jetstream.Msg {
-	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, stream.Scored)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for range info.State.Msgs {
-		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			t.Fatalf("read %s: %v", stream.Scored, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }

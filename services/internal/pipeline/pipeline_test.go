@@ -257,7 +257,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 func alertsOnStream(t *testing.T, js jetstream.JetStream, state string) int {
 	t.Helper()
 	n := 0
-	for _, m := range readAll(t, js, stream.Alerts) {
+	for _, m := range testkit.StreamMessages(t, js, stream.Alerts) {
 		a, err := event.DecodeAlert(m.Data())
 		if err != nil {
 			t.Fatalf("decode alert: %v", err)
@@ -273,34 +273,8 @@ func alertsOnStream(t *testing.T, js jetstream.JetStream, state string) int {
 func deadLetters(t *testing.T, js jetstream.JetStream) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, m := range readAll(t, js, stream.DLQ) {
+	for _, m := range testkit.StreamMessages(t, js, stream.DLQ) {
 		out[string(m.Data())] = m.Headers().Get(stream.HeaderReason)
-	}
-	return out
-}
-
-func readAll(t *testing.T, js jetstream.JetStream, name string) []jetstream.Msg {
-	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for range info.State.Msgs {
-		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			t.Fatalf("read %s: %v", name, err)
-		}
-		out = append(out, m)
 	}
 	return out
 }
