@@ -109,9 +109,9 @@ func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
 	defer close(p.done)
 	log := p.m.d.Log.With("partition", p.n)
 	for ctx.Err() == nil {
-		// Bounded in bytes too: packed records make a message up to 256 KiB, and past 64 MiB
-		// pending the client would drop messages as a slow consumer.
-		batch, err := cons.Fetch(p.m.cfg.BatchSize, jetstream.FetchMaxWait(250*time.Millisecond), jetstream.FetchMaxBytes(32<<20))
+		// Bounded in bytes too: packed records make a message up to 256 KiB, every partition
+		// fetches at once, and past 64 MiB pending the client would drop messages.
+		batch, err := cons.Fetch(p.m.cfg.BatchSize, jetstream.FetchMaxWait(250*time.Millisecond), jetstream.FetchMaxBytes(fetchBytes(p.m.d.NC)))
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("fetch scored records", "err", err)
@@ -172,6 +172,15 @@ func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
 			p.watermark = rec.Timestamp
 		}
 	}
+}
+
+// fetchBytes bounds one fetch of a partition: 4 MiB, or room for the largest message the
+// server accepts.
+func fetchBytes(nc *nats.Conn) int {
+	if nc == nil {
+		return 4 << 20
+	}
+	return max(4<<20, int(nc.MaxPayload())+64<<10)
 }
 
 // decodeScored copies strings out of the message: the engine keeps series labels as keys.
