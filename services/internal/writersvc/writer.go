@@ -123,11 +123,10 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 	if err != nil {
 		return nil, err
 	}
-	// A packed SCORED message is inserted whole within one INSERT, so its first record's key
-	// tells whether the message was stored. Rows are counted per record, not per message.
+	// A packed SCORED message holds many rows: it is skipped only when every one is stored.
 	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, scoredBytes(cfg.BatchSize), stream.ScoredDecoder(true),
 		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored,
-			key: func(recs []event.Scored) string { return store.ScoreKey(&recs[0]) }, size: func(recs []event.Scored) int { return len(recs) }})
+			keys: scoreKeys, size: func(recs []event.Scored) int { return len(recs) }})
 	if err != nil {
 		return nil, err
 	}
@@ -171,15 +170,44 @@ func newSource[T any](ctx context.Context, d app.Deps, cfg Config, streamName, d
 		d.JS, cons, stream.WithDelivery(decode), s, d.Log, d.Metrics), nil
 }
 
-// sink inserts one table's rows. Redelivered rows already present in stored_keys are skipped, so
-// the usual copies never reach the table; the views' FINAL collapses any that slip through.
+// sink inserts one table's rows. Redelivered messages whose rows are all present in stored_keys
+// are skipped, so the usual copies never reach the table; the views' FINAL collapses any that
+// slip through.
 type sink[T any] struct {
 	conn   driver.Conn
 	table  string
 	rows   *prometheus.CounterVec
 	insert func(context.Context, driver.Conn, []T) error
-	key    func(T) string
-	size   func(T) int // rows a value holds; nil: one
+	key    func(T) string   // the identity of a one-row value, as stored_keys records it
+	keys   func(T) []string // or, for a value of many rows, the identity of each
+	size   func(T) int      // rows a value holds; nil: one
+}
+
+// identities returns the stored_keys identities of v's rows.
+func (s sink[T]) identities(v T) []string {
+	if s.keys != nil {
+		return s.keys(v)
+	}
+	return []string{s.key(v)}
+}
+
+// stored reports whether every row of v is in found.
+func (s sink[T]) stored(v T, found map[string]bool) bool {
+	for _, k := range s.identities(v) {
+		if !found[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// scoreKeys are the identities of a packed message's rows.
+func scoreKeys(recs []event.Scored) []string {
+	keys := make([]string, len(recs))
+	for i := range recs {
+		keys[i] = store.ScoreKey(&recs[i])
+	}
+	return keys
 }
 
 // rowCount is the number of rows in values.
@@ -217,7 +245,7 @@ func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error
 	var redelivered []string
 	for _, d := range batch {
 		if d.Redelivered {
-			redelivered = append(redelivered, s.key(d.Value))
+			redelivered = append(redelivered, s.identities(d.Value)...)
 		}
 	}
 	stored, err := store.StoredKeys(ctx, s.conn, s.table, redelivered)
@@ -228,7 +256,9 @@ func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error
 	index := make([]int, 0, len(batch))
 	var skipped []T
 	for i, d := range batch {
-		if len(stored) > 0 && stored[s.key(d.Value)] {
+		// A message whose rows are only partly stored (its records were also packed into
+		// another message) is inserted whole: the views collapse the copies.
+		if len(stored) > 0 && s.stored(d.Value, stored) {
 			skipped = append(skipped, d.Value)
 			continue
 		}
