@@ -32,6 +32,7 @@ type phraseSet struct {
 
 type phraseNode struct {
 	next     []phraseEdge
+	nextBits uint64 // bit keyBit(k) set for the key k of every edge in next
 	prefixes []prefixEdge
 	gap      int32 // node reached after skipping 0 to gapMax words, or -1
 	gapMax   int32
@@ -248,8 +249,12 @@ func (p *phraseSet) child(n int32, e element) int32 {
 	}
 	c := p.newNode()
 	p.nodes[n].next = append(p.nodes[n].next, phraseEdge{e.key, c})
+	p.nodes[n].nextBits |= keyBit(e.key)
 	return c
 }
+
+// keyBit maps a key to one of 64 bits, for a node's one-word filter of its edges.
+func keyBit(k uint64) uint64 { return 1 << (k >> 58) }
 
 // scan calls yield for every occurrence of a phrase in t: the phrase's index and the indexes of
 // its first and last word in t.Words(). Occurrences come in order of their first word; scan stops
@@ -259,6 +264,32 @@ func (p *phraseSet) scan(t *Text, yield func(id int32, first, last int) bool) {
 	if len(p.nodes) == 0 {
 		return
 	}
+	if len(p.rootPrefixes) > 0 {
+		p.scanPrefixed(t, words, yield)
+		return
+	}
+	for i := p.nextCandidate(words, 0); i < len(words); i = p.nextCandidate(words, i+1) {
+		if n := p.root.get(words[i].Key) - 1; n >= 0 && !p.walk(t, words, n, i, i+1, yield) {
+			return
+		}
+	}
+}
+
+// nextCandidate returns the index of the first word from i on that may start a phrase, or
+// len(words). Most words of a text fail the filter, so this loop is kept free of anything else.
+func (p *phraseSet) nextCandidate(words []Word, i int) int {
+	f := &p.filter
+	for ; i < len(words); i++ {
+		if f.mayHave(words[i].Key) {
+			return i
+		}
+	}
+	return i
+}
+
+// scanPrefixed is scan for a set with phrases that start with a prefix, which needs a comparison
+// per word of the text.
+func (p *phraseSet) scanPrefixed(t *Text, words []Word, yield func(id int32, first, last int) bool) {
 	for i := range words {
 		for _, e := range p.rootPrefixes {
 			if hasFoldedPrefix(t.str(&words[i]), e.prefix) && !p.walk(t, words, e.node, i, i+1, yield) {
@@ -298,9 +329,15 @@ func (p *phraseSet) walk(t *Text, words []Word, n int32, first, next int, yield 
 		return true
 	}
 	w := &words[next]
-	for _, e := range node.next {
-		if e.key == w.Key && !p.walk(t, words, e.node, first, next+1, yield) {
-			return false
+	if node.nextBits&keyBit(w.Key) != 0 {
+		// Edge keys are unique in a node: at most one matches.
+		for _, e := range node.next {
+			if e.key == w.Key {
+				if !p.walk(t, words, e.node, first, next+1, yield) {
+					return false
+				}
+				break
+			}
 		}
 	}
 	if len(node.prefixes) > 0 {
