@@ -180,7 +180,7 @@ func (s *Source[T]) run(ctx context.Context) {
 		for m := range batch.Messages() {
 			msgs = append(msgs, m)
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		if err := batch.Error(); err != nil && !fetchEnded(err, len(msgs)) {
 			failures++
 			s.log.Warn("fetch batch", "err", err, "received", len(msgs))
 			if len(msgs) == 0 && !s.sleep(ctx, s.backoff(failures)) {
@@ -193,6 +193,20 @@ func (s *Source[T]) run(ctx context.Context) {
 			s.handle(ctx, msgs)
 		}
 	}
+}
+
+// fetchEnded reports whether err, which ended a fetch that returned n messages, is just how a
+// fetch ends: its wait ran out, or its byte budget or its batch was filled (the server says
+// "batch completed" when a fetch with a byte budget got its count). A budget too small for even
+// one message is a failure.
+func fetchEnded(err error, n int) bool {
+	switch {
+	case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrBatchCompleted):
+		return true
+	case errors.Is(err, jetstream.ErrMaxBytesExceeded):
+		return n > 0
+	}
+	return false
 }
 
 // handle decodes, processes and settles one fetched batch.
