@@ -81,7 +81,7 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 			return fmt.Errorf("append attributes of event %s to %s: %w", ev.EventID, TableModelCalls, err)
 		}
 	}
-	columns := map[int]any{1: times, 20: latency, 21: ttft, 22: inTokens, 23: outTokens, 24: cost}
+	columns := [modelCallsColumns]any{1: times, 20: latency, 21: ttft, 22: inTokens, 23: outTokens, 24: cost}
 	blockColumns := batch.Columns()
 	for _, c := range modelCallsText {
 		columns[c] = text[c]
@@ -94,6 +94,9 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		}
 	}
 	for c, values := range columns {
+		if values == nil {
+			continue // the attribute arrays, appended row by row above
+		}
 		if err := batch.Column(c).Append(values); err != nil {
 			return fmt.Errorf("append column %d of %d rows to %s: %w", c, n, TableModelCalls, err)
 		}
