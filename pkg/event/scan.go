@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"fmt"
 	"unicode/utf8"
 )
@@ -38,11 +39,7 @@ func appendTopLevelKeys(keys []keyAt, b []byte) []keyAt {
 			expectKey = depth == 1
 		case '"':
 			start := i + 1
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
+			i = stringEnd(b, start)
 			if depth == 1 && expectKey && i <= len(b) {
 				keys = append(keys, keyAt{key: b[start:min(i, len(b))], end: i})
 				expectKey = false
@@ -50,6 +47,28 @@ func appendTopLevelKeys(keys []keyAt, b []byte) []keyAt {
 		}
 	}
 	return keys
+}
+
+// stringEnd returns the index of the quote that closes the JSON string whose content starts at
+// b[start], len(b) if none does, or len(b)+1 if b ends in the middle of an escape. It jumps from
+// quote to quote (bytes.IndexByte) instead of reading every byte of long texts such as outputs.
+func stringEnd(b []byte, start int) int {
+	i := start
+	for {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			q = len(b) - i
+		}
+		e := bytes.IndexByte(b[i:i+q], '\\')
+		if e < 0 {
+			return i + q
+		}
+		// An escape: the byte after the backslash, a quote included, belongs to the string.
+		i += e + 2
+		if i > len(b) {
+			return len(b) + 1
+		}
+	}
 }
 
 // duplicateKey returns a top-level key that appears twice. JSON parsers disagree on which copy
