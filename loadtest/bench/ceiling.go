@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -32,6 +33,21 @@ func (r Result) PerSecond() float64 {
 		return 0
 	}
 	return float64(r.Events) / r.Duration.Seconds()
+}
+
+// Median runs measure runs times and returns the run of median throughput: on a shared machine
+// one run of a few seconds can land on a busy or an idle moment.
+func Median(runs int, measure func(run int) (Result, error)) (Result, error) {
+	results := make([]Result, 0, runs)
+	for i := range runs {
+		r, err := measure(i)
+		if err != nil {
+			return Result{}, err
+		}
+		results = append(results, r)
+	}
+	sort.Slice(results, func(i, j int) bool { return results[i].PerSecond() < results[j].PerSecond() })
+	return results[len(results)/2], nil
 }
 
 // RawJetStream publishes bodies to a fresh JetStream server (file store; fsync on every write
