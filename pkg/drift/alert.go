@@ -63,61 +63,80 @@ func (a *alertState) inactive() bool {
 func (e *Engine) step(t *track, sig signal, r *result, w *window, out []event.Alert) []event.Alert {
 	a := &t.alerts[sig]
 	start, end := e.windowBounds(w.idx)
-	emit := func(state, prev string) {
+	alert := func(state, prev string, resend bool) {
 		ev := e.evidence(t, sig, r, start, end)
-		out = append(out, e.alert(t, sig, a, state, prev, false, ev, e.summary(t, sig, r, state), end))
+		out = append(out, e.alert(t, sig, a, state, prev, resend, ev, e.summary(t, sig, r, state), end))
 	}
-	switch a.state {
-	case event.StatePending:
-		if !r.cond {
-			a.state = stateInactive
-			a.seq++
-			emit(event.StateResolved, event.StatePending)
-			break
-		}
-		a.raise(r.severity())
-		a.trueRun++
-		if a.trueRun >= e.cfg.PendingWindows && r.firm {
-			a.fire()
-			emit(event.StateFiring, event.StatePending)
-		}
-	case event.StateFiring:
-		if r.cond {
-			a.raise(r.severity())
-			a.falseRun = 0
-		} else {
-			a.falseRun++
-			if a.falseRun >= e.cfg.ResolveWindows {
-				a.resolve()
-				emit(event.StateResolved, event.StateFiring)
-				break
-			}
-		}
-		if a.resendDue(e.cfg.ResendWindows) {
-			ev := e.evidence(t, sig, r, start, end)
-			out = append(out, e.alert(t, sig, a, event.StateFiring, event.StateFiring, true, ev, e.summary(t, sig, r, event.StateFiring), end))
-		}
-	default:
-		if !r.cond {
-			break
-		}
-		a.startsAt = start
-		a.severity = r.severity()
-		a.trueRun = 0
-		if e.cfg.PendingWindows == 0 && r.firm {
-			a.fire()
-			emit(event.StateFiring, stateInactive)
-			break
-		}
-		a.state = event.StatePending
-		a.seq++
-		emit(event.StatePending, stateInactive)
-	}
+	a.advance(windowVerdict{cond: r.cond, firm: r.firm, severity: r.severity(), startsAt: start},
+		alertWindows{pending: e.cfg.PendingWindows, resolve: e.cfg.ResolveWindows, resend: e.cfg.ResendWindows}, alert)
 	if a.state == event.StateFiring {
 		ev := e.evidence(t, sig, r, start, end)
 		a.last, a.lastSum = &ev, e.summary(t, sig, r, event.StateFiring)
 	}
 	return out
+}
+
+// windowVerdict is what one evaluated window tells an alert.
+type windowVerdict struct {
+	cond     bool      // the window is bad
+	hold     bool      // a firing alert stays even though cond is false
+	firm     bool      // the evidence is firm enough to fire
+	severity string    // of this window
+	startsAt time.Time // of the episode, should this window open one
+}
+
+// alertWindows are the windows an alert waits: bad ones before firing, good ones before
+// resolving, and firing ones between re-sends (zero or less: none).
+type alertWindows struct{ pending, resolve, resend int }
+
+// advance moves a through one evaluated window. It calls alert with each transition (resend
+// false) and with each re-send of a firing alert that falls due (firing to firing, resend true).
+func (a *alertState) advance(v windowVerdict, n alertWindows, alert func(state, prev string, resend bool)) {
+	switch a.state {
+	case event.StatePending:
+		if !v.cond {
+			a.state = stateInactive
+			a.seq++
+			alert(event.StateResolved, event.StatePending, false)
+			return
+		}
+		a.raise(v.severity)
+		a.trueRun++
+		if a.trueRun >= n.pending && v.firm {
+			a.fire()
+			alert(event.StateFiring, event.StatePending, false)
+		}
+	case event.StateFiring:
+		if v.cond || v.hold {
+			a.raise(v.severity)
+			a.falseRun = 0
+		} else {
+			a.falseRun++
+			if a.falseRun >= n.resolve {
+				a.resolve()
+				alert(event.StateResolved, event.StateFiring, false)
+				return
+			}
+		}
+		if a.resendDue(n.resend) {
+			alert(event.StateFiring, event.StateFiring, true)
+		}
+	default:
+		if !v.cond {
+			return
+		}
+		a.startsAt = v.startsAt
+		a.severity = v.severity
+		a.trueRun = 0
+		if n.pending == 0 && v.firm {
+			a.fire()
+			alert(event.StateFiring, stateInactive, false)
+			return
+		}
+		a.state = event.StatePending
+		a.seq++
+		alert(event.StatePending, stateInactive, false)
+	}
 }
 
 // fire moves the alert to firing as a new transition.

@@ -1,7 +1,6 @@
 package drift
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -408,55 +407,13 @@ type volResult struct {
 func (v *Volume) step(t *volTrack, r *volResult, out []event.Alert) []event.Alert {
 	a := &t.alert
 	_, end := v.bounds(r.idx)
-	emit := func(state, prev string) {
-		out = append(out, v.alert(t, a, state, prev, false, v.evidence(t, r), v.summary(t, r, state), end))
-	}
-	switch a.state {
-	case event.StatePending:
-		if !r.cond {
-			a.state = stateInactive
-			a.seq++
-			emit(event.StateResolved, event.StatePending)
-			break
-		}
-		a.raise(r.severity)
-		a.trueRun++
-		if a.trueRun >= v.cfg.PendingWindows {
-			a.fire()
-			emit(event.StateFiring, event.StatePending)
-		}
-	case event.StateFiring:
-		if r.cond || t.runWindows > 0 {
-			// Still collapsed (a run too short to be significant on its own counts too): stay.
-			a.raise(r.severity)
-			a.falseRun = 0
-		} else {
-			a.falseRun++
-			if a.falseRun >= v.cfg.ResolveWindows {
-				a.resolve()
-				emit(event.StateResolved, event.StateFiring)
-				break
-			}
-		}
-		if a.resendDue(v.cfg.ResendWindows) {
-			out = append(out, v.alert(t, a, event.StateFiring, event.StateFiring, true, v.evidence(t, r), v.summary(t, r, event.StateFiring), end))
-		}
-	default:
-		if !r.cond {
-			break
-		}
-		a.startsAt, _ = v.bounds(t.runStart)
-		a.severity = r.severity
-		a.trueRun = 0
-		if v.cfg.PendingWindows == 0 {
-			a.fire()
-			emit(event.StateFiring, stateInactive)
-			break
-		}
-		a.state = event.StatePending
-		a.seq++
-		emit(event.StatePending, stateInactive)
-	}
+	runStart, _ := v.bounds(t.runStart)
+	// A firing alert stays while a run too short to be significant on its own still counts.
+	a.advance(windowVerdict{cond: r.cond, hold: t.runWindows > 0, firm: true, severity: r.severity, startsAt: runStart},
+		alertWindows{pending: v.cfg.PendingWindows, resolve: v.cfg.ResolveWindows, resend: v.cfg.ResendWindows},
+		func(state, prev string, resend bool) {
+			out = append(out, v.alert(t, a, state, prev, resend, v.evidence(t, r), v.summary(t, r, state), end))
+		})
 	return out
 }
 
@@ -654,9 +611,7 @@ func (v *Volume) Snapshot(keep func(VolumeKey) bool) ([]byte, error) {
 // watermark to the snapshot's when that is later. On error v is unchanged.
 func (v *Volume) Restore(data []byte) error {
 	var s volumeSnapshot
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := decodeStrict(data, &s); err != nil {
 		return fmt.Errorf("decode volume snapshot: %w", err)
 	}
 	if s.Version != 1 {
