@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -117,7 +118,10 @@ func Topology(l Limits) []jetstream.StreamConfig {
 // safe to call from every service at start.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, l Limits) error {
 	for _, cfg := range Topology(l) {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		_, err := askAgainIfUnanswered(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+			return js.CreateOrUpdateStream(ctx, cfg)
+		})
+		if err != nil {
 			return fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
 		}
 	}
@@ -152,9 +156,30 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, c ConsumerConfi
 	} else {
 		cfg.FilterSubjects = c.FilterSubjects
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, c.Stream, cfg)
+	cons, err := askAgainIfUnanswered(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+		return js.CreateOrUpdateConsumer(ctx, c.Stream, cfg)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create or update consumer %s on %s: %w", c.Durable, c.Stream, err)
 	}
 	return cons, nil
+}
+
+// setupRequestWait bounds one unanswered setup request. A JetStream cluster answers only one of
+// two identical creates that race (every service sets up the topology at start), and the other
+// client would wait out its whole deadline.
+const setupRequestWait = 4 * time.Second
+
+// askAgainIfUnanswered repeats an idempotent create-or-update whose answer does not come within
+// setupRequestWait, until ctx ends: the repeat finds the object made and is answered at once.
+func askAgainIfUnanswered[T any](ctx context.Context, request func(context.Context) (T, error)) (T, error) {
+	for {
+		rctx, cancel := context.WithTimeout(ctx, setupRequestWait)
+		v, err := request(rctx)
+		cancel()
+		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		if err == nil || !unanswered || ctx.Err() != nil {
+			return v, err
+		}
+	}
 }

@@ -107,7 +107,8 @@ func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger
 		return nil, nil, fmt.Errorf("open JetStream: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		// Long enough for every stream to be asked twice (see stream.EnsureStreams).
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err = stream.EnsureStreams(sctx, js, Limits(c.Streams))
 		cancel()
 		if err == nil {

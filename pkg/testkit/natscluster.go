@@ -1,0 +1,72 @@
+package testkit
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// NATSCluster starts three in-process JetStream servers routed into one cluster, waits until
+// they have elected a meta leader, and shuts them down when the test ends. It returns each
+// node's client URL.
+func NATSCluster(tb testing.TB) []string {
+	tb.Helper()
+	routes := make([]*url.URL, 3)
+	clusterPorts := make([]int, 3)
+	for i := range routes {
+		port, err := freePort()
+		if err != nil {
+			tb.Fatalf("find a free port: %v", err)
+		}
+		clusterPorts[i] = port
+		routes[i] = &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i])}
+	}
+	nodes := make([]*server.Server, 3)
+	urls := make([]string, 3)
+	for i := range nodes {
+		opts := &server.Options{
+			ServerName: fmt.Sprintf("n%d", i),
+			Host:       "127.0.0.1",
+			Port:       -1,
+			JetStream:  true,
+			StoreDir:   tb.TempDir(),
+			NoLog:      true,
+			NoSigs:     true,
+			Cluster: server.ClusterOpts{
+				Name: "vigil-test",
+				Host: "127.0.0.1",
+				Port: clusterPorts[i],
+			},
+			Routes: routes,
+		}
+		ns, err := server.NewServer(opts)
+		if err != nil {
+			tb.Fatalf("create NATS node %d: %v", i, err)
+		}
+		ns.Start()
+		tb.Cleanup(func() {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		})
+		nodes[i] = ns
+	}
+	for i, ns := range nodes {
+		if !ns.ReadyForConnections(10 * time.Second) {
+			tb.Fatalf("NATS node %d not ready after 10s", i)
+		}
+		urls[i] = ns.ClientURL()
+	}
+	Eventually(tb, 30*time.Second, func() bool {
+		for _, ns := range nodes {
+			if !ns.JetStreamIsCurrent() || ns.NumRoutes() < 2 {
+				return false
+			}
+		}
+		return true
+	}, "the NATS cluster (%s) never formed", strings.Join(urls, ","))
+	return urls
+}
