@@ -81,21 +81,15 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 			return fmt.Errorf("append attributes of event %s to %s: %w", ev.EventID, TableModelCalls, err)
 		}
 	}
-	columns := [modelCallsColumns]any{1: times, 20: latency, 21: ttft, 22: inTokens, 23: outTokens, 24: cost}
-	blockColumns := batch.Columns()
 	for _, c := range modelCallsText {
-		columns[c] = text[c]
-		size := 0
-		for _, v := range text[c] {
-			size += len(v)
-		}
-		if err := reserveStrings(blockColumns[c], n, size); err != nil {
+		if err := appendStrings(batch, c, text[c], TableModelCalls); err != nil {
 			return err
 		}
 	}
+	columns := [modelCallsColumns]any{1: times, 20: latency, 21: ttft, 22: inTokens, 23: outTokens, 24: cost}
 	for c, values := range columns {
 		if values == nil {
-			continue // the attribute arrays, appended row by row above
+			continue // the text columns and the attribute arrays, appended above
 		}
 		if err := batch.Column(c).Append(values); err != nil {
 			return fmt.Errorf("append column %d of %d rows to %s: %w", c, n, TableModelCalls, err)
@@ -123,30 +117,66 @@ func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored
 		return fmt.Errorf("prepare insert into %s: %w", TableScores, err)
 	}
 	defer batch.Abort()
-	// Append copies the arrays into the block, so one set serves every row.
-	var names, kinds, labels, reasons []string
-	var values []float64
-	var passed []uint8
-	for _, r := range records {
-		names, kinds, labels, reasons = names[:0], kinds[:0], labels[:0], reasons[:0]
-		values, passed = values[:0], passed[:0]
-		for _, sc := range r.Scores {
-			names, kinds, labels, reasons = append(names, sc.Metric), append(kinds, string(sc.Kind)), append(labels, sc.Label), append(reasons, sc.Reason)
-			values = append(values, sc.Value)
-			var pass uint8
-			if sc.Pass {
-				pass = 1
-			}
-			passed = append(passed, pass)
-		}
-		s := r.Series
-		if err := batch.Append(r.EventID, r.Timestamp, s.App, s.Environment, s.Feature, r.Stage, s.Model,
-			s.PromptVersion, r.Source, r.RulesVersion, names, kinds, values, passed, labels, reasons); err != nil {
-			return fmt.Errorf("append scores of %s to %s: %w", r.EventID, TableScores, err)
-		}
+	if err := fillScores(batch, records); err != nil {
+		return err
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert %d rows into %s: %w", len(records), TableScores, err)
+	}
+	return nil
+}
+
+// fillScores fills the block column by column: appending row by row boxes every value, and every
+// element of the metric arrays.
+func fillScores(batch driver.Batch, records []*event.Scored) error {
+	blockColumns := batch.Columns()
+	if len(blockColumns) != scoresColumns {
+		return fmt.Errorf("fill insert into %s: the block has %d columns, want %d", TableScores, len(blockColumns), scoresColumns)
+	}
+	n := len(records)
+	// Columns in the order of insertScores: string columns share one array.
+	var text [scoresColumns][]string
+	all := make([]string, len(scoresText)*n)
+	for i, c := range scoresText {
+		text[c] = all[i*n : (i+1)*n : (i+1)*n]
+	}
+	times := make([]time.Time, n)
+	for i, r := range records {
+		s := r.Series
+		text[0][i], times[i], text[2][i], text[3][i], text[4][i], text[5][i] = r.EventID, r.Timestamp, s.App, s.Environment, s.Feature, r.Stage
+		text[6][i], text[7][i], text[8][i], text[9][i] = s.Model, s.PromptVersion, r.Source, r.RulesVersion
+	}
+	for _, c := range scoresText {
+		if err := appendStrings(batch, c, text[c], TableScores); err != nil {
+			return err
+		}
+	}
+	if err := batch.Column(1).Append(times); err != nil {
+		return fmt.Errorf("append column 1 of %d rows to %s: %w", n, TableScores, err)
+	}
+	if err := fillScoreArrays(blockColumns[scoresText[len(scoresText)-1]+1:], records); err != nil {
+		return fmt.Errorf("append metric arrays of %d rows to %s: %w", n, TableScores, err)
+	}
+	return nil
+}
+
+// scoresColumns is the number of columns insertScores names; scoresText are the positions of its
+// String columns, which the metric arrays follow.
+const scoresColumns = 16
+
+var scoresText = [...]int{0, 2, 3, 4, 5, 6, 7, 8, 9}
+
+// appendStrings appends the whole String column c of table, reserved first for its bytes.
+func appendStrings(batch driver.Batch, c int, values []string, table string) error {
+	size := 0
+	for _, v := range values {
+		size += len(v)
+	}
+	if err := reserveStrings(batch.Columns()[c], len(values), size); err != nil {
+		return err
+	}
+	if err := batch.Column(c).Append(values); err != nil {
+		return fmt.Errorf("append column %d of %d rows to %s: %w", c, len(values), table, err)
 	}
 	return nil
 }

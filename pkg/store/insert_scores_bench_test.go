@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/pkg/event"
+	"github.com/vigilhq/vigil/pkg/store"
+	"github.com/vigilhq/vigil/pkg/testkit"
+)
+
+// benchScored builds n records of perRecord scores with strings shaped like the scorer's.
+func benchScored(n, perRecord int) []*event.Scored {
+	ts := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	metrics := []string{"non_empty", "length_chars", "refusal", "json_valid", "schema_valid", "pii_email",
+		"pii_phone", "toxicity", "latency_budget", "cost_budget", "grounded", "answer_relevance",
+		"language_match", "no_truncation", "format_markdown", "max_tokens", "repetition", "citation_present"}
+	records := make([]*event.Scored, n)
+	for i := range records {
+		scores := make([]event.Score, perRecord)
+		for j := range scores {
+			sc := event.Score{Metric: metrics[j%len(metrics)], Kind: event.KindCheck, Value: float64(i%7) / 7, Pass: (i+j)%5 != 0}
+			if j%3 == 0 {
+				sc.Kind, sc.Value = event.KindMeasure, float64(100+i%900)
+			}
+			if j%4 == 0 {
+				sc.Label = "en"
+			}
+			if !sc.Pass {
+				sc.Reason = fmt.Sprintf("output of %d characters exceeds the limit for record %d", 100+j, i)
+			}
+			scores[j] = sc
+		}
+		records[i] = &event.Scored{EventID: fmt.Sprintf("01JD%022d", i), Timestamp: ts.Add(time.Duration(i) * time.Millisecond),
+			Series: event.Series{App: "shop", Environment: "production", Feature: "product-search", Model: "gpt-4o-mini",
+				PromptVersion: "v12"}, Stage: "live", Source: "checks", RulesVersion: "r-2026-11-20", Scores: scores}
+	}
+	return records
+}
+
+func BenchmarkInsertScores(b *testing.B) {
+	ctx := context.Background()
+	conn := testkit.Conn(b, ch.Database(b))
+	records := benchScored(10_000, 18)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := store.InsertScores(ctx, conn, records); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFillScores measures only the client's work: filling the block, without the round trips.
+func BenchmarkFillScores(b *testing.B) {
+	ctx := context.Background()
+	conn := testkit.Conn(b, ch.Database(b))
+	records := benchScored(10_000, 18)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		batch, err := conn.PrepareBatch(ctx, store.InsertScoresSQL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := store.FillScores(batch, records); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := batch.Abort(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
