@@ -28,6 +28,7 @@ func main() {
 	vigilBin := flag.String("vigil", "bin/vigil", "vigil binary to run as `vigil dev`")
 	duration := flag.Duration("duration", 30*time.Second, "how long each pipeline run publishes load")
 	ceilingEvents := flag.Int("ceiling-events", 200000, "events used to measure the raw ceilings")
+	rate := flag.Int("rate", 0, "offer this many events/s in the first pipeline run instead of as many as it takes (compares CPU per event at one load)")
 	half := flag.Bool("half", true, "also run at half the measured maximum to report latency there")
 	fsync := flag.Bool("fsync", false, "also measure the durable mode: JetStream fsync on every write")
 	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
@@ -40,7 +41,7 @@ func main() {
 	target = targetOptions{natsURL: *natsURL, dsn: *dsn}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *vigilBin, *duration, *ceilingEvents, *half, *fsync, *extra); err != nil {
+	if err := run(ctx, *vigilBin, *duration, *ceilingEvents, *rate, *half, *fsync, *extra); err != nil {
 		log.Fatalf("bench-e2e: %v", err)
 	}
 }
@@ -61,7 +62,7 @@ func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
 	return o
 }
 
-func run(ctx context.Context, vigilBin string, d time.Duration, n int, half, fsync bool, extra string) error {
+func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, half, fsync bool, extra string) error {
 	logf := func(format string, args ...any) { log.Printf(format, args...) }
 	if _, err := os.Stat(vigilBin); err != nil && target.natsURL == "" {
 		return fmt.Errorf("vigil binary %s: %w (run make build first)", vigilBin, err)
@@ -119,11 +120,15 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n int, half, fsy
 	if extra != "" {
 		env = strings.Split(extra, ",")
 	}
-	full, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_full"), Duration: d, Env: env, Log: logf}))
+	full, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_full"), Duration: d, Rate: offered, Env: env, Log: logf}))
 	if err != nil {
 		return err
 	}
-	rows := []row{pipelineRow("pipeline, max rate", full, rawJS, rawCH)}
+	name := "pipeline, max rate"
+	if offered > 0 {
+		name = fmt.Sprintf("pipeline, %d events/s offered", offered)
+	}
+	rows := []row{pipelineRow(name, full, rawJS, rawCH)}
 	if half {
 		rate := int(float64(full.Stored) / full.Elapsed.Seconds() / 2)
 		logf("running again at half the sustained rate: %d events/s", rate)
