@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,16 @@ func FuzzDecodeScoredBatch(f *testing.F) {
 	f.Add([]byte(`{"records":[` + one + `,` + one + `]}`))
 	f.Add([]byte(`{"records":[]}`))
 	f.Add([]byte(one))
+	// The compact form the scorer packs, which takes the decoder's fast path.
+	var rec Scored
+	if err := json.Unmarshal([]byte(one), &rec); err != nil {
+		f.Fatal(err)
+	}
+	compact, err := AppendMarshal(nil, &ScoredBatch{Records: []Scored{rec, rec}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(compact)
 	decode := func(b []byte) (*ScoredBatch, error) {
 		recs, err := DecodeScoredBatch(b, false, 0)
 		if err != nil {
