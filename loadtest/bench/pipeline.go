@@ -38,7 +38,10 @@ type PipelineOptions struct {
 	Env      []string      // extra VIGIL_* settings for the run
 	// ClickHousePID, when set, has the run measure the ClickHouse server's CPU too.
 	ClickHousePID int
-	Log           func(format string, args ...any)
+	// Processes names processes (as /proc/PID/comm has them: scorer, writer, nats-server...)
+	// measured each on their own, for separately started services.
+	Processes []string
+	Log       func(format string, args ...any)
 }
 
 // PipelineResult is what one run measured.
@@ -53,6 +56,7 @@ type PipelineResult struct {
 	CPUSeconds      float64         // user+system CPU of vigil dev
 	ClickHouseCPU   float64         // user+system CPU seconds ClickHouse spent during the run
 	PeakRSS         int64           // bytes, VmHWM of vigil dev
+	Processes       []ProcessUsage  // the processes PipelineOptions.Processes names
 	MaxLag          uint64          // largest pending+unacked count seen on any consumer
 	LagTimeline     []string
 	DeadLettered    uint64
@@ -104,7 +108,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	defer conn.Close()
 
 	samplerCtx, stopSampler := context.WithCancel(ctx)
-	sampler := &sampler{pid: pid, chPID: o.ClickHousePID, js: js}
+	sampler := &sampler{pid: pid, chPID: o.ClickHousePID, js: js, procs: newProcessWatch(o.Processes)}
 	if o.ClickHousePID > 0 {
 		sampler.chStart, _ = procCPU(o.ClickHousePID)
 		sampler.chCPU = sampler.chStart
@@ -185,6 +189,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	samplerWG.Wait()
 	res.CPUSeconds, res.PeakRSS, res.MaxLag, res.LagTimeline = sampler.cpu, sampler.peakRSS, sampler.maxLag, sampler.timeline
 	res.ClickHouseCPU = sampler.chCPU - sampler.chStart
+	res.Processes = sampler.procs.usage()
 	if s, err := js.Stream(ctx, stream.DLQ); err == nil {
 		if info, err := s.Info(ctx); err == nil {
 			res.DeadLettered = info.State.Msgs
@@ -470,6 +475,7 @@ type sampler struct {
 	chStart  float64 // its CPU seconds when the run began
 	chCPU    float64
 	js       jetstream.JetStream
+	procs    *processWatch
 	cpu      float64
 	peakRSS  int64
 	maxLag   uint64
@@ -499,6 +505,7 @@ func (s *sampler) run(ctx context.Context) {
 				s.chCPU = cpu
 			}
 		}
+		s.procs.sample()
 		var parts []string
 		for _, c := range []struct{ stream, durable string }{
 			{stream.Events, "scorer"}, {stream.Events, "writer-events"}, {stream.Scored, "writer-scored"}, {stream.Scored, "drift"},

@@ -32,6 +32,7 @@ func main() {
 	half := flag.Bool("half", true, "also run at half the measured maximum to report latency there")
 	fsync := flag.Bool("fsync", false, "also measure the durable mode: JetStream fsync on every write")
 	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
+	procs := flag.String("procs", "", "comma-separated process names (scorer,drift,writer,nats-server...) whose CPU and peak memory are reported each on its own")
 	natsURL := flag.String("nats", "", "measure already running services on this NATS URL instead of vigil dev")
 	dsn := flag.String("dsn", "", "with -nats: the ClickHouse DSN those services write to")
 	flag.Parse()
@@ -39,6 +40,9 @@ func main() {
 		log.Fatal("bench-e2e: -nats and -dsn go together")
 	}
 	target = targetOptions{natsURL: *natsURL, dsn: *dsn}
+	if *procs != "" {
+		target.procs = strings.Split(*procs, ",")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *vigilBin, *duration, *ceilingEvents, *rate, *half, *fsync, *extra); err != nil {
@@ -50,11 +54,15 @@ func main() {
 const ceilingRuns = 3
 
 // targetOptions name separately started services to measure instead of vigil dev.
-type targetOptions struct{ natsURL, dsn string }
+type targetOptions struct {
+	natsURL, dsn string
+	procs        []string // processes measured each on its own
+}
 
 var target targetOptions
 
 func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
+	o.Processes = t.procs
 	if t.natsURL != "" {
 		// The throwaway ClickHouse is not the one those services write to: not measured.
 		o.NATSURL, o.DSN, o.VigilBin, o.ClickHousePID = t.natsURL, t.dsn, "", 0
@@ -159,6 +167,8 @@ type row struct {
 	p50, p90, p99, alert                   time.Duration
 	cpu, chCPU                             float64
 	rssMiB                                 float64
+	procs                                  []bench.ProcessUsage
+	seconds                                float64
 	lag                                    uint64
 	published, stored, scored, deadLetters uint64
 }
@@ -170,6 +180,7 @@ func pipelineRow(name string, r bench.PipelineResult, js, ch bench.Result) row {
 		p50: bench.Percentile(r.Latency, 50), p90: bench.Percentile(r.Latency, 90), p99: bench.Percentile(r.Latency, 99),
 		alert: r.AlertAfter, cpu: r.CPUSeconds / r.Elapsed.Seconds(), chCPU: r.ClickHouseCPU / r.Elapsed.Seconds(), rssMiB: float64(r.PeakRSS) / (1 << 20), lag: r.MaxLag,
 		published: uint64(r.Published), stored: r.Stored, scored: r.Scored, deadLetters: r.DeadLettered,
+		procs: r.Processes, seconds: r.Elapsed.Seconds(),
 	}
 }
 
@@ -193,8 +204,29 @@ func printTable(js, ch bench.Result, rows []row, full bench.PipelineResult) {
 			r.name, r.perSec, r.ofJS, r.ofCH, r.p50.Round(time.Millisecond), r.p90.Round(time.Millisecond), r.p99.Round(time.Millisecond),
 			alert, r.cpu, chCPU, r.rssMiB, r.lag, r.published, r.stored, r.scored, r.deadLetters)
 	}
+	printProcesses(rows)
 	fmt.Printf("\nconsumer lag of the max-rate run (pending + unacked, sampled each second):\n")
 	for _, l := range full.LagTimeline {
 		fmt.Println("  " + l)
+	}
+}
+
+// printProcesses shows what each process named with -procs used in each run.
+func printProcesses(rows []row) {
+	if len(rows) == 0 || len(rows[0].procs) == 0 {
+		return
+	}
+	fmt.Printf("\n| run | process | instances | CPU cores | CPU µs per event | peak RSS |\n|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		for _, p := range r.procs {
+			cores, perEvent := 0.0, 0.0
+			if r.seconds > 0 {
+				cores = p.CPUSeconds / r.seconds
+			}
+			if r.stored > 0 {
+				perEvent = p.CPUSeconds / float64(r.stored) * 1e6
+			}
+			fmt.Printf("| %s | %s | %d | %.2f | %.1f | %.0f MiB |\n", r.name, p.Name, p.Instances, cores, perEvent, float64(p.PeakRSS)/(1<<20))
+		}
 	}
 }
