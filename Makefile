@@ -31,10 +31,11 @@ fuzz:
 	  done; \
 	done
 
-## build: the service binaries into bin/
+## build: the service binaries, and a nats-server for bench-e2e -services, into bin/
 build:
 	@mkdir -p $(BIN)
 	cd services && $(GO) build -o ../$(BIN)/ ./scorer ./drift ./writer ./notifier ./ingest ./judge ./vigil
+	cd pkg && $(GO) build -o ../$(BIN)/nats-server github.com/nats-io/nats-server/v2
 
 ## bench: micro-benchmarks of the hot paths
 bench:

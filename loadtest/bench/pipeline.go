@@ -30,12 +30,15 @@ import (
 
 // PipelineOptions configure one end-to-end run against `vigil dev`.
 type PipelineOptions struct {
-	VigilBin string        // path of the vigil binary; empty with NATSURL set measures running services
-	NATSURL  string        // when set, publish to these already running services instead of vigil dev
-	DSN      string        // ClickHouse database for this run (created by the pipeline)
-	Duration time.Duration // how long load is published
-	Rate     int           // events per second; 0 publishes as fast as JetStream accepts
-	Env      []string      // extra VIGIL_* settings for the run
+	VigilBin string // path of the vigil binary; empty with NATSURL set measures running services
+	NATSURL  string // when set, publish to these already running services instead of vigil dev
+	// ServicesDir, when set, holds nats-server, scorer, drift and writer binaries that the run
+	// starts as separate processes instead of vigil dev.
+	ServicesDir string
+	DSN         string        // ClickHouse database for this run (created by the pipeline)
+	Duration    time.Duration // how long load is published
+	Rate        int           // events per second; 0 publishes as fast as JetStream accepts
+	Env         []string      // extra VIGIL_* settings for the run
 	// ClickHousePID, when set, has the run measure the ClickHouse server's CPU too.
 	ClickHousePID int
 	// Processes names processes (as /proc/PID/comm has them: scorer, writer, nats-server...)
@@ -53,9 +56,9 @@ type PipelineResult struct {
 	PublishRate     float64
 	Latency         []time.Duration // publish → queryable in v_model_calls, for sampled events
 	AlertAfter      time.Duration   // regression start → firing alert on the stream (0: none)
-	CPUSeconds      float64         // user+system CPU of vigil dev
+	CPUSeconds      float64         // user+system CPU of vigil dev, or of the named processes together
 	ClickHouseCPU   float64         // user+system CPU seconds ClickHouse spent during the run
-	PeakRSS         int64           // bytes, VmHWM of vigil dev
+	PeakRSS         int64           // bytes, VmHWM of vigil dev, or the named processes' peaks summed
 	Processes       []ProcessUsage  // the processes PipelineOptions.Processes names
 	MaxLag          uint64          // largest pending+unacked count seen on any consumer
 	LagTimeline     []string
@@ -80,12 +83,24 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 		pid    int
 		exited = make(chan error, 1)
 	)
-	if o.NATSURL != "" {
+	switch {
+	case o.NATSURL != "":
 		var err error
 		if nc, js, err = waitForPipeline(ctx, o.NATSURL, exited); err != nil {
 			return res, err
 		}
-	} else {
+	case o.ServicesDir != "":
+		url, stop, err := startServices(ctx, o, exited)
+		if stop != nil {
+			defer stop()
+		}
+		if err != nil {
+			return res, err
+		}
+		if nc, js, err = waitForPipeline(ctx, url, exited); err != nil {
+			return res, err
+		}
+	default:
 		url, p, stop, err := startDev(ctx, o, exited)
 		if err != nil {
 			return res, err
@@ -170,7 +185,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 		}
 		select {
 		case err := <-exited:
-			return res, fmt.Errorf("vigil dev exited: %v", err)
+			return res, fmt.Errorf("the pipeline exited: %v", err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -190,6 +205,12 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	res.CPUSeconds, res.PeakRSS, res.MaxLag, res.LagTimeline = sampler.cpu, sampler.peakRSS, sampler.maxLag, sampler.timeline
 	res.ClickHouseCPU = sampler.chCPU - sampler.chStart
 	res.Processes = sampler.procs.usage()
+	if pid == 0 { // separate services: the named processes together
+		for _, u := range res.Processes {
+			res.CPUSeconds += u.CPUSeconds
+			res.PeakRSS += u.PeakRSS
+		}
+	}
 	if s, err := js.Stream(ctx, stream.DLQ); err == nil {
 		if info, err := s.Info(ctx); err == nil {
 			res.DeadLettered = info.State.Msgs
@@ -212,9 +233,8 @@ func startDev(ctx context.Context, o PipelineOptions, exited chan error) (url st
 	cmd := exec.CommandContext(ctx, o.VigilBin, "dev")
 	cmd.Env = append(os.Environ(),
 		"VIGIL_DEV_NATS_PORT="+strconv.Itoa(port), "VIGIL_DEV_DATA_DIR="+dir, "VIGIL_DEV_ADMIN_ADDR=127.0.0.1:0",
-		"VIGIL_CLICKHOUSE_DSN="+o.DSN, "VIGIL_LOG_LEVEL=warn",
-		"VIGIL_DRIFT_WINDOW=5s", "VIGIL_DRIFT_GRACE=1s", "VIGIL_DRIFT_BASELINE_SIZE=200", "VIGIL_DRIFT_MIN_SAMPLES=30")
-	cmd.Env = append(cmd.Env, o.Env...)
+		"VIGIL_CLICKHOUSE_DSN="+o.DSN)
+	cmd.Env = append(append(cmd.Env, benchSettings...), o.Env...)
 	logFile, err := os.Create(filepath.Join(dir, "vigil.log"))
 	if err != nil {
 		return "", 0, nil, err
@@ -249,7 +269,7 @@ func waitForPipeline(ctx context.Context, url string, exited chan error) (*nats.
 		select {
 		case err := <-exited:
 			exited <- err
-			return nil, nil, fmt.Errorf("vigil dev exited during start: %v", err)
+			return nil, nil, fmt.Errorf("the pipeline exited during start: %v", err)
 		default:
 		}
 		nc, err := nats.Connect(url, nats.Timeout(time.Second))

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ func main() {
 	fsync := flag.Bool("fsync", false, "also measure the durable mode: JetStream fsync on every write")
 	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
 	procs := flag.String("procs", "", "comma-separated process names (scorer,drift,writer,nats-server...) whose CPU and peak memory are reported each on its own")
+	services := flag.Bool("services", false, "run nats-server, scorer, drift and writer from the -vigil binary's directory as separate processes instead of vigil dev, each measured on its own")
 	natsURL := flag.String("nats", "", "measure already running services on this NATS URL instead of vigil dev")
 	dsn := flag.String("dsn", "", "with -nats: the ClickHouse DSN those services write to")
 	flag.Parse()
@@ -40,6 +42,9 @@ func main() {
 		log.Fatal("bench-e2e: -nats and -dsn go together")
 	}
 	target = targetOptions{natsURL: *natsURL, dsn: *dsn}
+	if *services {
+		target.servicesDir, target.procs = filepath.Dir(*vigilBin), bench.ServiceProcesses
+	}
 	if *procs != "" {
 		target.procs = strings.Split(*procs, ",")
 	}
@@ -56,13 +61,14 @@ const ceilingRuns = 3
 // targetOptions name separately started services to measure instead of vigil dev.
 type targetOptions struct {
 	natsURL, dsn string
+	servicesDir  string   // separate service binaries to start instead of vigil dev
 	procs        []string // processes measured each on its own
 }
 
 var target targetOptions
 
 func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
-	o.Processes = t.procs
+	o.Processes, o.ServicesDir = t.procs, t.servicesDir
 	if t.natsURL != "" {
 		// The throwaway ClickHouse is not the one those services write to: not measured.
 		o.NATSURL, o.DSN, o.VigilBin, o.ClickHousePID = t.natsURL, t.dsn, "", 0
