@@ -380,6 +380,7 @@ func (t *templateSet) next(i int) (string, []byte) {
 // then refusing 40% of the time, recording when the regression began.
 func publishCanary(ctx context.Context, js jetstream.JetStream, start time.Time, d time.Duration, regressAt *atomic.Int64, n *atomic.Int64) {
 	rng := rand.New(rand.NewPCG(7, 7))
+	var pending []jetstream.PubAckFuture
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for i := 0; time.Since(start) < d; i++ {
@@ -399,8 +400,19 @@ func publishCanary(ctx context.Context, js jetstream.JetStream, start time.Time,
 			ev.Output = "I'm sorry, but I can't help with that."
 		}
 		body, _ := event.Marshal(ev)
-		if _, err := js.PublishMsg(ctx, stream.NewMsg(stream.EventsSubject(canaryApp), ev.EventID, body)); err == nil {
+		// Asynchronously: waiting for each ack would slow the canary to the store's write
+		// latency (a few events a second with fsync), too few to fill its baseline in time.
+		if f, err := js.PublishMsgAsync(stream.NewMsg(stream.EventsSubject(canaryApp), ev.EventID, body)); err == nil {
+			pending = append(pending, f)
+		}
+	}
+	for _, f := range pending {
+		select {
+		case <-f.Ok():
 			n.Add(1)
+		case <-f.Err():
+		case <-ctx.Done():
+			return
 		}
 	}
 }
