@@ -35,10 +35,12 @@ type PipelineOptions struct {
 	// ServicesDir, when set, holds nats-server, scorer, drift and writer binaries that the run
 	// starts as separate processes instead of vigil dev.
 	ServicesDir string
-	DSN         string        // ClickHouse database for this run (created by the pipeline)
-	Duration    time.Duration // how long load is published
-	Rate        int           // events per second; 0 publishes as fast as JetStream accepts
-	Env         []string      // extra VIGIL_* settings for the run
+	// Backlog, with ServicesDir, is how many events are published before the services start.
+	Backlog  int
+	DSN      string        // ClickHouse database for this run (created by the pipeline)
+	Duration time.Duration // how long load is published
+	Rate     int           // events per second; 0 publishes as fast as JetStream accepts
+	Env      []string      // extra VIGIL_* settings for the run
 	// ClickHousePID, when set, has the run measure the ClickHouse server's CPU too.
 	ClickHousePID int
 	// Processes names processes (as /proc/PID/comm has them: scorer, writer, nats-server...)
@@ -168,7 +170,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Published = published + int(canaryN.Load())
+	res.Published = published + int(canaryN.Load()) + o.Backlog
 	res.PublishRate = float64(published) / time.Since(start).Seconds()
 	o.Log("published %d load events (%.0f/s) and %d canary events; waiting for the pipeline to store them", published, res.PublishRate, canaryN.Load())
 
@@ -308,29 +310,14 @@ func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions,
 			<-tick
 			burst = perTick
 		}
-		futures := make([]jetstream.PubAckFuture, 0, burst)
-		ids := make([]string, 0, burst)
-		for range burst {
-			id, body := templates.next(n)
-			f, err := js.PublishMsgAsync(stream.NewMsg(stream.EventsSubject(templates.app(n)), id, body))
-			if err != nil {
-				return n, fmt.Errorf("publish load: %w", err)
+		err := publishBurst(ctx, js, templates, n, burst, func(i int, id string) {
+			if i%500 == 0 {
+				tr.published(id, time.Now())
 			}
-			futures = append(futures, f)
-			ids = append(ids, id)
-			n++
-		}
-		for i, f := range futures {
-			select {
-			case <-f.Ok():
-				if (n-len(futures)+i)%500 == 0 {
-					tr.published(ids[i], time.Now())
-				}
-			case err := <-f.Err():
-				return n, fmt.Errorf("publish load: %w", err)
-			case <-ctx.Done():
-				return n, ctx.Err()
-			}
+		})
+		n += burst
+		if err != nil {
+			return n, fmt.Errorf("publish load: %w", err)
 		}
 		if time.Since(lastLog) > 5*time.Second {
 			logf("published %d load events", n)
@@ -374,6 +361,67 @@ func (t *templateSet) next(i int) (string, []byte) {
 	id := fmt.Sprintf("%0*d", idWidth, i)
 	copy(body[t.idAt[k]:], id)
 	return "lt-" + id, body
+}
+
+// publishBurst publishes the generated events from..from+count-1 asynchronously and waits for
+// their acks, calling acked for each.
+func publishBurst(ctx context.Context, js jetstream.JetStream, templates *templateSet, from, count int, acked func(i int, id string)) error {
+	futures := make([]jetstream.PubAckFuture, 0, count)
+	ids := make([]string, 0, count)
+	for i := from; i < from+count; i++ {
+		id, body := templates.next(i)
+		f, err := js.PublishMsgAsync(stream.NewMsg(stream.EventsSubject(templates.app(i)), id, body))
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+		ids = append(ids, id)
+	}
+	for k, f := range futures {
+		select {
+		case <-f.Ok():
+			acked(from+k, ids[k])
+		case err := <-f.Err():
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// backlogFirstID numbers backlog events apart from the load's, which count from zero.
+const backlogFirstID = 1_000_000_000_000
+
+// publishBacklog publishes n generated events before the services start, so that they start
+// behind by n.
+func publishBacklog(ctx context.Context, url string, n int, logf func(string, ...any)) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return err
+	}
+	// The services would create the streams at start; the backlog needs them now. Their
+	// defaults, which the services then keep.
+	if err := stream.EnsureStreams(ctx, js, stream.Limits{MaxAge: 7 * 24 * time.Hour, Duplicates: 2 * time.Minute, FileStore: true}); err != nil {
+		return fmt.Errorf("create streams for the backlog: %w", err)
+	}
+	templates := loadTemplates(256)
+	for done := 0; done < n; {
+		burst := min(500, n-done)
+		if err := publishBurst(ctx, js, templates, backlogFirstID+done, burst, func(int, string) {}); err != nil {
+			return fmt.Errorf("publish backlog: %w", err)
+		}
+		done += burst
+		if done%100_000 == 0 || done == n {
+			logf("backlog: published %d of %d events", done, n)
+		}
+	}
+	return nil
 }
 
 // publishCanary publishes 50 events/s of one series: healthy for the first half of the run,

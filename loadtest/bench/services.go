@@ -23,7 +23,8 @@ var benchSettings = []string{"VIGIL_LOG_LEVEL=warn",
 
 // startServices runs a standalone nats-server with JetStream and the scorer, drift and writer
 // services from dir, each its own process as in production, with their stores and logs in a
-// temporary directory; stop ends them with SIGTERM and removes the directory.
+// temporary directory; stop ends them with SIGTERM and removes the directory. With o.Backlog,
+// that many events wait on the stream when the services start.
 func startServices(ctx context.Context, o PipelineOptions, exited chan error) (url string, stop func(), err error) {
 	work, err := os.MkdirTemp("", "vigil-bench-services-")
 	if err != nil {
@@ -84,6 +85,11 @@ func startServices(ctx context.Context, o PipelineOptions, exited chan error) (u
 	url = fmt.Sprintf("nats://127.0.0.1:%d", port)
 	if err := waitForPort(ctx, port); err != nil {
 		return "", stop, err
+	}
+	if o.Backlog > 0 {
+		if err := publishBacklog(ctx, url, o.Backlog, o.Log); err != nil {
+			return "", stop, err
+		}
 	}
 	env := append([]string{"VIGIL_NATS_URL=" + url, "VIGIL_CLICKHOUSE_DSN=" + o.DSN}, benchSettings...)
 	for _, name := range ServiceProcesses[1:] {

@@ -35,6 +35,7 @@ func main() {
 	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
 	procs := flag.String("procs", "", "comma-separated process names (scorer,drift,writer,nats-server...) whose CPU and peak memory are reported each on its own")
 	services := flag.Bool("services", false, "run nats-server, scorer, drift and writer from the -vigil binary's directory as separate processes instead of vigil dev, each measured on its own")
+	backlog := flag.Int("backlog", 0, "with -services: also run once with this many events published before the services start, at the half rate, to compare their memory with the steady state")
 	natsURL := flag.String("nats", "", "measure already running services on this NATS URL instead of vigil dev")
 	dsn := flag.String("dsn", "", "with -nats: the ClickHouse DSN those services write to")
 	flag.Parse()
@@ -47,6 +48,12 @@ func main() {
 	}
 	if *procs != "" {
 		target.procs = strings.Split(*procs, ",")
+	}
+	if *backlog > 0 {
+		if !*services {
+			log.Fatal("bench-e2e: -backlog needs -services")
+		}
+		target.backlog = *backlog
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -63,6 +70,7 @@ type targetOptions struct {
 	natsURL, dsn string
 	servicesDir  string   // separate service binaries to start instead of vigil dev
 	procs        []string // processes measured each on its own
+	backlog      int      // events waiting when the services start, in a run of its own
 }
 
 var target targetOptions
@@ -143,14 +151,22 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 		name = fmt.Sprintf("pipeline, %d events/s offered", offered)
 	}
 	rows := []row{pipelineRow(name, full, rawJS, rawCH)}
+	rate := int(float64(full.Stored) / full.Elapsed.Seconds() / 2)
 	if half {
-		rate := int(float64(full.Stored) / full.Elapsed.Seconds() / 2)
 		logf("running again at half the sustained rate: %d events/s", rate)
 		h, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_half"), Duration: d, Rate: rate, Env: env, Log: logf}))
 		if err != nil {
 			return err
 		}
 		rows = append(rows, pipelineRow(fmt.Sprintf("pipeline, %d events/s", rate), h, rawJS, rawCH))
+	}
+	if target.backlog > 0 {
+		logf("running again at %d events/s with %d events waiting when the services start", rate, target.backlog)
+		b, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_backlog"), Duration: d, Rate: rate, Backlog: target.backlog, Env: env, Log: logf}))
+		if err != nil {
+			return err
+		}
+		rows = append(rows, pipelineRow(fmt.Sprintf("pipeline, %d-event backlog, then %d events/s", target.backlog, rate), b, rawJS, rawCH))
 	}
 	if fsync {
 		envSync := append(append([]string(nil), env...), "VIGIL_DEV_NATS_FSYNC=true")
