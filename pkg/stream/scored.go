@@ -45,7 +45,7 @@ func PackScored(recs []event.Scored, partitions int, key func(*event.Scored) str
 	for i := range recs {
 		rec := &recs[i]
 		var err error
-		if scratch, err = event.AppendMarshal(scratch[:0], rec); err != nil {
+		if scratch, err = event.AppendScored(scratch[:0], rec); err != nil {
 			return nil, err
 		}
 		p := open[parts[i]]
