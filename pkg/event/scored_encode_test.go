@@ -76,7 +76,7 @@ func BenchmarkAppendScored(b *testing.B) {
 func benchScoredRecord() *Scored {
 	r := &Scored{EventID: "01JD00000000000000000001", Timestamp: time.Date(2026, 11, 27, 10, 0, 0, 123456789, time.UTC),
 		Series: Series{App: "shop", Environment: "production", Feature: "product-search", Model: "gpt-4o-mini", PromptVersion: "v12"},
-		Stage: "live", Source: "checks", RulesVersion: "r-2026-11-20"}
+		Stage:  "live", Source: "checks", RulesVersion: "r-2026-11-20"}
 	for i := range 18 {
 		// Checks score mostly 0 or 1; ratios and measures the rest.
 		sc := Score{Metric: "metric_" + string(rune('a'+i)), Kind: "ratio", Value: float64(i % 2), Pass: i%5 != 0}
