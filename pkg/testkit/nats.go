@@ -28,16 +28,7 @@ func NATS(tb testing.TB) *server.Server {
 // StartNATS starts a JetStream server storing under dir; port -1 picks a free one. The caller
 // shuts it down.
 func StartNATS(dir string, port int) (*server.Server, error) {
-	opts := &server.Options{
-		ServerName: "vigil-test",
-		Host:       "127.0.0.1",
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   dir,
-		NoLog:      true,
-		NoSigs:     true,
-	}
-	ns, err := server.NewServer(opts)
+	ns, err := server.NewServer(jetStreamOptions("vigil-test", dir, port))
 	if err != nil {
 		return nil, fmt.Errorf("create NATS server: %w", err)
 	}
@@ -47,6 +38,20 @@ func StartNATS(dir string, port int) (*server.Server, error) {
 		return nil, fmt.Errorf("NATS server on port %d not ready after 10s", port)
 	}
 	return ns, nil
+}
+
+// jetStreamOptions are a quiet loopback JetStream server's, storing under dir; port -1 picks a
+// free one.
+func jetStreamOptions(name, dir string, port int) *server.Options {
+	return &server.Options{
+		ServerName: name,
+		Host:       "127.0.0.1",
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   dir,
+		NoLog:      true,
+		NoSigs:     true,
+	}
 }
 
 // Eventually polls cond every 20ms until it returns true or timeout passes, then fails the test

@@ -28,21 +28,9 @@ func NATSCluster(tb testing.TB) []string {
 	nodes := make([]*server.Server, 3)
 	urls := make([]string, 3)
 	for i := range nodes {
-		opts := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i),
-			Host:       "127.0.0.1",
-			Port:       -1,
-			JetStream:  true,
-			StoreDir:   tb.TempDir(),
-			NoLog:      true,
-			NoSigs:     true,
-			Cluster: server.ClusterOpts{
-				Name: "vigil-test",
-				Host: "127.0.0.1",
-				Port: clusterPorts[i],
-			},
-			Routes: routes,
-		}
+		opts := jetStreamOptions(fmt.Sprintf("n%d", i), tb.TempDir(), -1)
+		opts.Cluster = server.ClusterOpts{Name: "vigil-test", Host: "127.0.0.1", Port: clusterPorts[i]}
+		opts.Routes = routes
 		ns, err := server.NewServer(opts)
 		if err != nil {
 			tb.Fatalf("create NATS node %d: %v", i, err)

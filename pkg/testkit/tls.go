@@ -102,19 +102,8 @@ func NATSWithTLS(tb testing.TB, certs Certs) *server.Server {
 	if err != nil {
 		tb.Fatalf("NATS TLS config: %v", err)
 	}
-	opts := &server.Options{
-		ServerName: "vigil-test-tls",
-		Host:       "127.0.0.1",
-		Port:       -1,
-		JetStream:  true,
-		StoreDir:   tb.TempDir(),
-		NoLog:      true,
-		NoSigs:     true,
-		TLS:        true,
-		TLSVerify:  true,
-		TLSConfig:  tc,
-		TLSTimeout: 2,
-	}
+	opts := jetStreamOptions("vigil-test-tls", tb.TempDir(), -1)
+	opts.TLS, opts.TLSVerify, opts.TLSConfig, opts.TLSTimeout = true, true, tc, 2
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		tb.Fatalf("create NATS server: %v", err)
