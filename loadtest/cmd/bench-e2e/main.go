@@ -49,6 +49,9 @@ func main() {
 	if *procs != "" {
 		target.procs = strings.Split(*procs, ",")
 	}
+	if *fsync && (*services || *natsURL != "") {
+		log.Fatal("bench-e2e: -fsync switches vigil dev's embedded server to fsync; for other servers set it in their configuration (jetstream { sync_interval: always })")
+	}
 	if *backlog > 0 {
 		if !*services {
 			log.Fatal("bench-e2e: -backlog needs -services")
