@@ -20,15 +20,18 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/kelseyhightower/envconfig"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilhq/vigil/loadtest/gen"
+	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
 )
 
-// PipelineOptions configure one end-to-end run against `vigil dev`.
+// PipelineOptions configure one end-to-end run: against `vigil dev`, separate service processes
+// it starts, or services already running.
 type PipelineOptions struct {
 	VigilBin string // path of the vigil binary; empty with NATSURL set measures running services
 	NATSURL  string // when set, publish to these already running services instead of vigil dev
@@ -75,8 +78,8 @@ const (
 	canaryFeature = "canary"
 )
 
-// Pipeline starts `vigil dev`, publishes load plus a canary series that regresses halfway,
-// and measures throughput, latency, alert delay, CPU, memory and consumer lag.
+// Pipeline starts the pipeline (or finds it running), publishes load plus a canary series that
+// regresses halfway, and measures throughput, latency, alert delay, CPU, memory and consumer lag.
 func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	var res PipelineResult
 	var (
@@ -405,9 +408,13 @@ func publishBacklog(ctx context.Context, url string, n int, logf func(string, ..
 	if err != nil {
 		return err
 	}
-	// The services would create the streams at start; the backlog needs them now. Their
-	// defaults, which the services then keep.
-	if err := stream.EnsureStreams(ctx, js, stream.Limits{MaxAge: 7 * 24 * time.Hour, Duplicates: 2 * time.Minute, FileStore: true}); err != nil {
+	// The services would create the streams at start; the backlog needs them now, with the
+	// limits the services' configuration gives them.
+	var settings config.Streams
+	if err := envconfig.Process(config.Prefix, &settings); err != nil {
+		return fmt.Errorf("read stream settings: %w", err)
+	}
+	if err := stream.EnsureStreams(ctx, js, settings.Limits()); err != nil {
 		return fmt.Errorf("create streams for the backlog: %w", err)
 	}
 	templates := loadTemplates(256)

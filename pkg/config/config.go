@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/vigilhq/vigil/pkg/stream"
 )
 
 var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -42,6 +44,11 @@ type Streams struct {
 	Duplicates time.Duration `envconfig:"STREAM_DUPLICATES" default:"2m" desc:"de-duplication window for Nats-Msg-Id"`
 	Partitions int           `envconfig:"SCORED_PARTITIONS" default:"16" desc:"partitions of the scored stream (series hashed over them)"`
 	MaxEvent   int           `envconfig:"MAX_EVENT_BYTES" default:"262144" desc:"largest accepted event; larger ones are dead-lettered"`
+}
+
+// Limits are the stream limits these settings give; streams are always stored in files.
+func (s Streams) Limits() stream.Limits {
+	return stream.Limits{Replicas: s.Replicas, MaxAge: s.MaxAge, MaxBytes: s.MaxBytes, Duplicates: s.Duplicates, FileStore: true}
 }
 
 // Validate reports every bad field at once.

@@ -17,7 +17,6 @@ import (
 	"github.com/vigilhq/vigil/pkg/store"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
-	"github.com/vigilhq/vigil/services/internal/app"
 	"github.com/vigilhq/vigil/services/internal/servicetest"
 	"github.com/vigilhq/vigil/services/internal/writersvc"
 )
@@ -123,7 +122,7 @@ func TestRedeliveredPackPartlyStoredIsInserted(t *testing.T) {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	// The streams as the services create them, so the writer finds them unchanged.
-	if err := stream.EnsureStreams(ctx, js, app.Limits(config.Streams{MaxAge: 7 * 24 * time.Hour, MaxBytes: -1, Duplicates: 2 * time.Minute, Replicas: 1})); err != nil {
+	if err := stream.EnsureStreams(ctx, js, config.Streams{MaxAge: 7 * 24 * time.Hour, MaxBytes: -1, Duplicates: 2 * time.Minute, Replicas: 1}.Limits()); err != nil {
 		t.Fatal(err)
 	}
 	msgs, err := stream.PackScored(recs, 1, func(*event.Scored) string { return "shop" })

@@ -46,11 +46,6 @@ func Main(run func(ctx context.Context) error) int {
 	return 0
 }
 
-// Limits turns the stream settings into stream limits.
-func Limits(s config.Streams) stream.Limits {
-	return stream.Limits{Replicas: s.Replicas, MaxAge: s.MaxAge, MaxBytes: s.MaxBytes, Duplicates: s.Duplicates, FileStore: true}
-}
-
 // NATSOptions are the credentials and TLS options of every NATS connection vigil makes:
 // VIGIL_NATS_CREDS and VIGIL_NATS_TLS_*.
 func NATSOptions(c config.Common) ([]nats.Option, error) {
@@ -109,7 +104,7 @@ func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger
 	for attempt := 1; ; attempt++ {
 		// Long enough for every stream to be asked twice (see stream.EnsureStreams).
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = stream.EnsureStreams(sctx, js, Limits(c.Streams))
+		err = stream.EnsureStreams(sctx, js, c.Streams.Limits())
 		cancel()
 		if err == nil {
 			return nc, js, nil
