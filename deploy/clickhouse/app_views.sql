@@ -35,17 +35,6 @@ INSERT INTO vigil_shop.alerts SELECT * FROM vigil.alerts WHERE app = 'shop';
 CREATE VIEW IF NOT EXISTS vigil_shop.v_alerts AS SELECT * FROM vigil_shop.alerts FINAL;
 
 CREATE TABLE IF NOT EXISTS vigil_shop.quality_5m AS vigil.quality_5m;
--- Fed from scores like vigil's own rollup (18.16 does not pass rows a materialized view
--- inserts on to the materialized views of its target).
 CREATE MATERIALIZED VIEW IF NOT EXISTS vigil_shop.mv_quality_5m TO vigil_shop.quality_5m AS
-SELECT
-    toStartOfFiveMinute(timestamp) AS bucket,
-    app, environment, feature, model, prompt_version, source, metric,
-    count() AS events,
-    countIf(pass = 0) AS failures,
-    sum(value) AS value_sum
-FROM vigil.scores
-ARRAY JOIN metric_names AS metric, metric_passed AS pass, metric_values AS value
-WHERE app = 'shop'
-GROUP BY bucket, app, environment, feature, model, prompt_version, source, metric;
+SELECT * FROM vigil.quality_5m WHERE app = 'shop';
 INSERT INTO vigil_shop.quality_5m SELECT * FROM vigil.quality_5m WHERE app = 'shop';

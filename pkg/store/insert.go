@@ -107,10 +107,16 @@ const modelCallsColumns = 32
 
 var modelCallsText = [...]int{0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 25, 26, 27, 28, 29}
 
-// InsertScores writes one scores row per scored record, its checks as parallel arrays.
+// InsertScores writes one scores row per scored record, its checks as parallel arrays, and adds
+// the records to the quality_5m rollup.
 func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored) error {
 	if len(records) == 0 {
 		return nil
+	}
+	// The rollup first: should the scores insert fail after it, the records come again and the
+	// rollup counts them twice (it is documented as approximate), never not at all.
+	if err := insertQualityRollup(ctx, conn, records); err != nil {
+		return err
 	}
 	batch, err := conn.PrepareBatch(ctx, insertScores)
 	if err != nil {
