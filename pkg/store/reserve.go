@@ -4,22 +4,28 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 )
 
-// minReserve is the smallest column worth reserving: below it, growing costs little.
-const minReserve = 256 << 10
+// minReserve is the smallest column worth reserving, counting its values and their positions:
+// below it, growing costs little.
+const minReserve = 16 << 10
+
+// positionSize is what the column keeps per value besides its bytes: its start and end.
+const positionSize = int(unsafe.Sizeof(proto.Position{}))
 
 // reserveStrings gives a String column room for rows values of size bytes in all, so that
 // appending them does not copy the column each time it grows: for a batch of long texts that
-// copying was the writer's largest cost. clickhouse-go has no call for it; decoding rows values
-// (the last one size bytes long) into the column sizes its buffers exactly, and Reset empties
-// them keeping the room. Other columns, and small ones, are left alone.
+// copying was the writer's largest cost, and for the short labels of a batch (ids, app names,
+// empty strings) the positions alone grow through a dozen sizes. clickhouse-go has no call for
+// it; decoding rows values (the last one size bytes long) into the column sizes its buffers
+// exactly, and Reset empties them keeping the room. Other columns, and small ones, are left alone.
 func reserveStrings(col column.Interface, rows, size int) error {
 	s, ok := col.(*column.String)
-	if !ok || rows == 0 || size < minReserve {
+	if !ok || rows == 0 || size+rows*positionSize < minReserve {
 		return nil
 	}
 	header := make([]byte, rows-1, rows-1+binary.MaxVarintLen64) // rows-1 empty values

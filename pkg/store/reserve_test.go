@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -9,34 +10,47 @@ import (
 )
 
 func TestReserveStringsMakesRoomAndKeepsNoRows(t *testing.T) {
-	values := make([]string, 64)
-	size := 0
-	for i := range values {
-		values[i] = strings.Repeat(string(rune('a'+i%26)), 8<<10)
-		size += len(values[i])
-	}
-	var col column.String
-	if err := reserveStrings(&col, len(values), size); err != nil {
-		t.Fatal(err)
-	}
-	if col.Rows() != 0 {
-		t.Fatalf("reserved column holds %d rows, want 0", col.Rows())
-	}
-	// Without the room, the buffer of 512 KiB grows through a dozen sizes, copying each time, so
-	// appending allocates more than the values' size. Bytes rather than allocations are counted:
-	// other goroutines in the test binary (connection pools of earlier tests) allocate a little
-	// now and then, never hundreds of KiB.
-	var bare column.String
-	if grown := bytesAllocated(t, &bare, values); grown < uint64(size) {
-		t.Fatalf("appending into an unreserved column allocated %d bytes, want at least %d", grown, size)
-	}
-	if reserved := bytesAllocated(t, &col, values); reserved > uint64(size/8) {
-		t.Errorf("appending into the reserved room allocated %d bytes, want under %d", reserved, size/8)
-	}
-	for i, v := range values {
-		if got := col.Row(i, false).(string); got != v {
-			t.Fatalf("row %d = %.10q..., want %.10q...", i, got, v)
-		}
+	for _, tt := range []struct {
+		name   string
+		values func(i int) string
+		rows   int
+	}{
+		{"long texts", func(i int) string { return strings.Repeat(string(rune('a'+i%26)), 8<<10) }, 64},
+		{"short ids", func(i int) string { return fmt.Sprintf("ev-%d", i) }, 10_000},
+		{"empty strings", func(int) string { return "" }, 10_000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			values := make([]string, tt.rows)
+			size := 0
+			for i := range values {
+				values[i] = tt.values(i)
+				size += len(values[i])
+			}
+			var col column.String
+			if err := reserveStrings(&col, len(values), size); err != nil {
+				t.Fatal(err)
+			}
+			if col.Rows() != 0 {
+				t.Fatalf("reserved column holds %d rows, want 0", col.Rows())
+			}
+			// Without the room, the values and their positions grow through a dozen sizes, copying
+			// each time, so appending allocates more than they hold. Bytes rather than allocations
+			// are counted: other goroutines in the test binary (connection pools of earlier tests)
+			// allocate a little now and then, never hundreds of KiB.
+			held := size + len(values)*positionSize
+			var bare column.String
+			if grown := bytesAllocated(t, &bare, values); grown < uint64(held) {
+				t.Fatalf("appending into an unreserved column allocated %d bytes, want at least %d", grown, held)
+			}
+			if reserved := bytesAllocated(t, &col, values); reserved > uint64(held/8) {
+				t.Errorf("appending into the reserved room allocated %d bytes, want under %d", reserved, held/8)
+			}
+			for i, v := range values {
+				if got := col.Row(i, false).(string); got != v {
+					t.Fatalf("row %d = %.10q..., want %.10q...", i, got, v)
+				}
+			}
+		})
 	}
 }
 
