@@ -160,6 +160,16 @@ type stage struct {
 	// set is swapped whole when the rules change; a batch loads it once.
 	set     atomic.Pointer[rules.Set]
 	updates *prometheus.CounterVec
+	// batches holds the records and scores of a batch between batches: once published they are
+	// bytes on the bus, and a fresh 2 MB of scores per 1,000 events would be most of what the
+	// scorer allocates.
+	batches sync.Pool
+}
+
+// scoredBatch is the room one batch's records are built in.
+type scoredBatch struct {
+	recs   []event.Scored
+	scores []event.Score
 }
 
 // apply compiles a change of the rules document and swaps it in. A document that does not
@@ -198,9 +208,25 @@ var _ stream.Stage[*event.Event] = (*stage)(nil)
 // Process scores each event and publishes the records, packed per partition; the source acks
 // the events only after JetStream stored every message.
 func (s *stage) Process(ctx context.Context, events []*event.Event) error {
-	recs := make([]event.Scored, len(events))
+	b, _ := s.batches.Get().(*scoredBatch)
+	if b == nil {
+		b = &scoredBatch{}
+	}
+	defer func() {
+		// Cleared, so that the pool keeps no event's text alive.
+		clear(b.recs)
+		clear(b.scores[:cap(b.scores)])
+		s.batches.Put(b)
+	}()
+	if cap(b.recs) < len(events) {
+		b.recs = make([]event.Scored, len(events))
+	}
+	recs := b.recs[:len(events)]
 	// One array holds every record's scores; a record that outgrows the space left gets its own.
-	scores := make([]event.Score, 0, 24*len(events))
+	if cap(b.scores) < 24*len(events) {
+		b.scores = make([]event.Score, 0, 24*len(events))
+	}
+	scores := b.scores[:0]
 	set := s.set.Load()
 	for i, ev := range events {
 		recs[i] = Record(set, ev, scores[len(scores):])
