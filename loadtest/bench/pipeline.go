@@ -63,6 +63,7 @@ type PipelineResult struct {
 	AlertAfter      time.Duration   // regression start → firing alert on the stream (0: none)
 	CPUSeconds      float64         // user+system CPU of vigil dev, or of the named processes together
 	ClickHouseCPU   float64         // user+system CPU seconds ClickHouse spent during the run
+	GeneratorCPU    float64         // user+system CPU seconds of this process: the load generator and its measuring
 	PeakRSS         int64           // bytes, VmHWM of vigil dev, or the named processes' peaks summed
 	Processes       []ProcessUsage  // the processes PipelineOptions.Processes names
 	MaxLag          uint64          // largest pending+unacked count seen on any consumer
@@ -163,6 +164,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	baseStored := count(ctx, conn, "SELECT count() FROM model_calls")
 	baseScored := count(ctx, conn, "SELECT count() FROM scores")
 	start := time.Now()
+	generatorStart := selfCPU()
 	var regressAt atomic.Int64
 	var canaryN atomic.Int64
 	var wg sync.WaitGroup
@@ -195,6 +197,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 		}
 	}
 	res.Elapsed = time.Since(start)
+	res.GeneratorCPU = selfCPU() - generatorStart
 	stopTracker()
 	trackWG.Wait()
 	res.Latency = tracker.latencies()
@@ -626,6 +629,15 @@ func procCPU(pid int) (float64, error) {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
+}
+
+// selfCPU is the user+system CPU seconds this process has spent.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func procPeakRSS(pid int) (int64, error) {
