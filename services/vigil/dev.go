@@ -91,7 +91,9 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nc, js, err := app.Connect(ctx, c.common, "dev", log)
+	// The stages reach the embedded server in memory rather than through the loopback interface.
+	inProcess := nats.InProcessServer(ns)
+	nc, js, err := app.Connect(ctx, c.common, "dev", log, inProcess)
 	if err != nil {
 		return err
 	}
@@ -111,7 +113,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	connect := func(ctx context.Context, stage string) (app.Deps, lifecycle.Component, error) {
-		snc, sjs, err := app.Connect(ctx, c.common, "dev-"+stage, log)
+		snc, sjs, err := app.Connect(ctx, c.common, "dev-"+stage, log, inProcess)
 		if err != nil {
 			return app.Deps{}, nil, err
 		}

@@ -74,8 +74,8 @@ func DialNATS(c config.Common, name string, extra ...nats.Option) (*nats.Conn, e
 }
 
 // Connect dials NATS (retrying while the server is not up yet, reconnecting forever) and makes
-// sure every stream exists with the configured limits.
-func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+// sure every stream exists with the configured limits. extra options come last.
+func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{
 		nats.Name("vigil-" + name),
 		nats.RetryOnFailedConnect(true),
@@ -92,7 +92,7 @@ func Connect(ctx context.Context, c config.Common, name string, log *slog.Logger
 	if err != nil {
 		return nil, nil, err
 	}
-	nc, err := nats.Connect(c.NATSURL, append(opts, security...)...)
+	nc, err := nats.Connect(c.NATSURL, append(append(opts, security...), extra...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", config.Redact(c.NATSURL), err)
 	}
