@@ -42,8 +42,13 @@ type PipelineOptions struct {
 	Backlog  int
 	DSN      string        // ClickHouse database for this run (created by the pipeline)
 	Duration time.Duration // how long load is published
-	Rate     int           // events per second; 0 publishes as fast as JetStream accepts
-	Env      []string      // extra VIGIL_* settings for the run
+	Rate     int           // events per second; 0 publishes as fast as the pipeline keeps up
+	// MaxLag, in a run without Rate, is how many events may wait for the scorer or the writer
+	// (undelivered on their consumers) before the generator pauses: the run then measures the rate
+	// the pipeline sustains, not how it copes with an ever longer backlog. 0 publishes as fast as
+	// JetStream accepts.
+	MaxLag int
+	Env    []string // extra VIGIL_* settings for the run
 	// ClickHousePID, when set, has the run measure the ClickHouse server's CPU too.
 	ClickHousePID int
 	// Processes names processes (as /proc/PID/comm has them: scorer, writer, nats-server...)
@@ -170,7 +175,14 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); publishCanary(ctx, js, start, o.Duration, &regressAt, &canaryN) }()
-	published, err := publishLoad(ctx, js, o, tracker, o.Log)
+	var waiting *lagWatch
+	if o.Rate == 0 && o.MaxLag > 0 {
+		waiting = &lagWatch{js: js}
+		lagCtx, stopLag := context.WithCancel(ctx)
+		defer stopLag()
+		go waiting.run(lagCtx)
+	}
+	published, err := publishLoad(ctx, js, o, tracker, waiting, o.Log)
 	wg.Wait()
 	if err != nil {
 		return res, err
@@ -297,7 +309,7 @@ func waitForPipeline(ctx context.Context, url string, exited chan error) (*nats.
 
 // publishLoad publishes generated 1-2 KB events for o.Duration, at o.Rate or as fast as
 // JetStream acknowledges them, tracking the publish time of every 500th event.
-func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions, tr *latencyTracker, logf func(string, ...any)) (int, error) {
+func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions, tr *latencyTracker, waiting *lagWatch, logf func(string, ...any)) (int, error) {
 	templates := loadTemplates(256)
 	var tick <-chan time.Time
 	perTick := 0
@@ -315,6 +327,13 @@ func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions,
 		if tick != nil {
 			<-tick
 			burst = perTick
+		}
+		for waiting != nil && waiting.events.Load() > int64(o.MaxLag) && time.Now().Before(end) {
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case <-ctx.Done():
+				return n, ctx.Err()
+			}
 		}
 		err := publishBurst(ctx, js, templates, n, burst, func(i int, id string) {
 			if i%500 == 0 {
@@ -394,6 +413,34 @@ func publishBurst(ctx context.Context, js jetstream.JetStream, templates *templa
 		}
 	}
 	return nil
+}
+
+// lagWatch keeps the number of events waiting for the scorer or the writer: the larger of
+// their consumers' undelivered counts, read ten times a second.
+type lagWatch struct {
+	js     jetstream.JetStream
+	events atomic.Int64
+}
+
+func (w *lagWatch) run(ctx context.Context) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var most uint64
+		for _, durable := range []string{"scorer", "writer-events"} {
+			if cons, err := w.js.Consumer(ctx, stream.Events, durable); err == nil {
+				if info, err := cons.Info(ctx); err == nil {
+					most = max(most, info.NumPending)
+				}
+			}
+		}
+		w.events.Store(int64(most))
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // backlogFirstID numbers backlog events apart from the load's, which count from zero.

@@ -30,6 +30,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long each pipeline run publishes load")
 	ceilingEvents := flag.Int("ceiling-events", 200000, "events used to measure the raw ceilings")
 	rate := flag.Int("rate", 0, "offer this many events/s in the first pipeline run instead of as many as it takes (compares CPU per event at one load)")
+	maxLag := flag.Int("max-lag", 20000, "in a max-rate run, pause publishing while more than this many events wait for the scorer or the writer (0: publish as fast as JetStream accepts, letting a backlog build)")
 	half := flag.Bool("half", true, "also run at half the measured maximum to report latency there")
 	fsync := flag.Bool("fsync", false, "also measure the durable mode: JetStream fsync on every write")
 	extra := flag.String("env", "", "extra VIGIL_* settings for vigil dev, comma-separated K=V")
@@ -42,7 +43,7 @@ func main() {
 	if (*natsURL == "") != (*dsn == "") {
 		log.Fatal("bench-e2e: -nats and -dsn go together")
 	}
-	target = targetOptions{natsURL: *natsURL, dsn: *dsn}
+	target = targetOptions{natsURL: *natsURL, dsn: *dsn, maxLag: *maxLag}
 	if *services {
 		target.servicesDir, target.procs = filepath.Dir(*vigilBin), bench.ServiceProcesses
 	}
@@ -74,12 +75,13 @@ type targetOptions struct {
 	servicesDir  string   // separate service binaries to start instead of vigil dev
 	procs        []string // processes measured each on its own
 	backlog      int      // events waiting when the services start, in a run of its own
+	maxLag       int      // events waiting for the scorer or writer at which a max-rate run pauses
 }
 
 var target targetOptions
 
 func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
-	o.Processes, o.ServicesDir = t.procs, t.servicesDir
+	o.Processes, o.ServicesDir, o.MaxLag = t.procs, t.servicesDir, t.maxLag
 	if t.natsURL != "" {
 		// The throwaway ClickHouse is not the one those services write to: not measured.
 		o.NATSURL, o.DSN, o.VigilBin, o.ClickHousePID = t.natsURL, t.dsn, "", 0
