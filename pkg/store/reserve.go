@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -28,16 +30,37 @@ func reserveStrings(col column.Interface, rows, size int) error {
 	if !ok || rows == 0 || size+rows*positionSize < minReserve {
 		return nil
 	}
-	header := make([]byte, rows-1, rows-1+binary.MaxVarintLen64) // rows-1 empty values
-	header = binary.AppendUvarint(header, uint64(size))
-	if err := s.Decode(proto.NewReader(&zeroValues{header: header, zeros: size}), rows); err != nil {
+	rr := reserveReaders.Get().(*reserveReader)
+	rr.buf = slices.Grow(rr.buf[:0], rows-1+binary.MaxVarintLen64)[:rows-1]
+	clear(rr.buf) // rows-1 empty values
+	rr.buf = binary.AppendUvarint(rr.buf, uint64(size))
+	rr.header, rr.zeros = rr.buf, size
+	if err := s.Decode(rr.r, rows); err != nil {
 		return fmt.Errorf("reserve %d bytes in column %s: %w", size, s.Name(), err)
+	}
+	if len(rr.header) == 0 && rr.zeros == 0 {
+		// Read to the end and no further, so its buffer holds nothing for the next column.
+		reserveReaders.Put(rr)
 	}
 	s.Reset()
 	if s.Rows() != 0 {
 		return fmt.Errorf("reserve %d bytes in column %s: %d rows left after reset", size, s.Name(), s.Rows())
 	}
 	return nil
+}
+
+// reserveReaders keep the readers reservations decode from: each buffers 128 KiB, more than
+// most columns it reserves.
+var reserveReaders = sync.Pool{New: func() any {
+	rr := &reserveReader{}
+	rr.r = proto.NewReader(&rr.zeroValues)
+	return rr
+}}
+
+type reserveReader struct {
+	zeroValues
+	buf []byte // room for the header
+	r   *proto.Reader
 }
 
 // zeroValues reads as header followed by zeros zero bytes.
