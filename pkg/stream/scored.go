@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -15,6 +16,19 @@ import (
 // RecordsHeader marks a SCORED message whose body is an event.ScoredBatch and gives the number of
 // records in it. A message without it holds one event.Scored, as older producers publish.
 const RecordsHeader = "Vigil-Records"
+
+// EncodingHeader gives how a packed SCORED message's body is compressed: "snappy" (the Snappy
+// block format, which every language has a decoder for) is the only value. Without it the body
+// is plain JSON. Records of one batch repeat their metric names, kinds and labels, so the body
+// shrinks about tenfold; the bus then stores, caches and delivers that much less.
+const EncodingHeader = "Vigil-Encoding"
+
+// EncodingSnappy is the EncodingHeader value of a Snappy-compressed body.
+const EncodingSnappy = "snappy"
+
+// maxScoredDecoded bounds what a compressed body may claim to expand to, far above what
+// PackScored writes, so that a corrupt or hostile length cannot make a consumer allocate more.
+const maxScoredDecoded = 16 << 20
 
 // MaxScoredMessage bounds the body of one packed SCORED message, well below NATS's default
 // maximum payload of 1 MiB.
@@ -72,9 +86,12 @@ type scoredPack struct {
 func (p *scoredPack) add(rec *event.Scored, encoded []byte) {
 	if p.n == 0 {
 		// Size the body for the partition's remaining records, taking this one as typical,
-		// so that it is not copied as it grows.
-		p.body = make([]byte, 0, min(MaxScoredMessage, p.left*(len(encoded)+len(encoded)/8+1)+16))
-		p.body = append(p.body, `{"records":[`...)
+		// so that it is not copied as it grows. A body is compressed into a message of its own,
+		// so the room serves the partition's next message too.
+		if want := min(MaxScoredMessage, p.left*(len(encoded)+len(encoded)/8+1)+16); cap(p.body) < want {
+			p.body = make([]byte, 0, want)
+		}
+		p.body = append(p.body[:0], `{"records":[`...)
 	} else {
 		p.body = append(p.body, ',')
 	}
@@ -89,12 +106,14 @@ func (p *scoredPack) add(rec *event.Scored, encoded []byte) {
 
 // msg closes the body, returns it as a message and leaves p empty for the next one.
 func (p *scoredPack) msg() *nats.Msg {
-	body := append(p.body, "]}"...)
+	p.body = append(p.body, "]}"...)
 	sum := sha256.Sum256(p.ids)
 	id := "scored:" + hex.EncodeToString(sum[:16])
-	m := NewMsg(ScoredPartitionSubject(p.partition), id, body)
+	// S2's encoder, limited to what Snappy decoders read.
+	m := NewMsg(ScoredPartitionSubject(p.partition), id, s2.EncodeSnappy(nil, p.body))
 	m.Header.Set(RecordsHeader, strconv.Itoa(p.n))
-	p.n, p.body, p.ids = 0, nil, p.ids[:0]
+	m.Header.Set(EncodingHeader, EncodingSnappy)
+	p.n, p.ids = 0, p.ids[:0]
 	return m
 }
 
@@ -111,8 +130,12 @@ func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 			}
 			return []event.Scored{*rec}, nil
 		}
+		body, err := decompressScored(m.Headers().Get(EncodingHeader), m.Data())
+		if err != nil {
+			return nil, err
+		}
 		hint, _ := strconv.Atoi(n)
-		recs, err := event.DecodeScoredBatch(m.Data(), alias, hint)
+		recs, err := event.DecodeScoredBatch(body, alias, hint)
 		if err != nil {
 			return nil, err
 		}
@@ -120,5 +143,29 @@ func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 			return nil, &event.FieldError{Field: "records", Reason: fmt.Sprintf("holds %d records where the %s header says %s", len(recs), RecordsHeader, n)}
 		}
 		return recs, nil
+	}
+}
+
+// decompressScored returns the JSON body of a packed message compressed as encoding says.
+func decompressScored(encoding string, data []byte) ([]byte, error) {
+	switch encoding {
+	case "":
+		return data, nil
+	case EncodingSnappy:
+		n, err := s2.DecodedLen(data)
+		if err != nil {
+			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("is not Snappy-compressed as the %s header says: %v", EncodingHeader, err)}
+		}
+		if n > maxScoredDecoded {
+			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("claims to expand to %d bytes, over the %d a packed message may hold", n, maxScoredDecoded)}
+		}
+		// S2's decoder reads Snappy (and S2, which nothing here writes).
+		body, err := s2.Decode(make([]byte, n), data)
+		if err != nil {
+			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("is not Snappy-compressed as the %s header says: %v", EncodingHeader, err)}
+		}
+		return body, nil
+	default:
+		return nil, &event.FieldError{Field: EncodingHeader, Reason: fmt.Sprintf("%q is not an encoding this consumer knows (snappy, or none for plain JSON)", encoding)}
 	}
 }

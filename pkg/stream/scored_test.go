@@ -2,11 +2,13 @@ package stream_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/vigilhq/vigil/pkg/event"
@@ -70,8 +72,15 @@ func TestPackScoredRoundTrip(t *testing.T) {
 				var got []event.Scored
 				lastSeen := map[string]int{} // feature → index of its last record seen
 				for _, m := range stored {
-					if tt.splitsAtSize && len(m.Data()) > stream.MaxScoredMessage {
-						t.Errorf("message of %d bytes, above %d", len(m.Data()), stream.MaxScoredMessage)
+					if enc := m.Headers().Get(stream.EncodingHeader); enc != stream.EncodingSnappy {
+						t.Fatalf("packed message with %s %q, want %s", stream.EncodingHeader, enc, stream.EncodingSnappy)
+					}
+					body, err := s2.Decode(nil, m.Data())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tt.splitsAtSize && len(body) > stream.MaxScoredMessage {
+						t.Errorf("message of %d bytes, above %d", len(body), stream.MaxScoredMessage)
 					}
 					batch, err := decode(m)
 					if err != nil {
@@ -115,13 +124,28 @@ func TestScoredDecoderRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongCount := stream.NewMsg(stream.ScoredPartitionSubject(0), "wrong-count", packed[0].Data)
-	wrongCount.Header.Set(stream.RecordsHeader, "2")
+	packedMsg := func(id, records, encoding string, body []byte) *nats.Msg {
+		m := stream.NewMsg(stream.ScoredPartitionSubject(0), id, body)
+		m.Header.Set(stream.RecordsHeader, records)
+		if encoding != "" {
+			m.Header.Set(stream.EncodingHeader, encoding)
+		}
+		return m
+	}
+	plain, err := s2.Decode(nil, packed[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
 	single, _ := event.Marshal(&recs[0])
 	msgs := []*nats.Msg{
-		wrongCount,
+		packedMsg("wrong-count", "2", stream.EncodingSnappy, packed[0].Data),
 		stream.NewMsg(stream.ScoredPartitionSubject(0), "single", single),
 		stream.NewMsg(stream.ScoredPartitionSubject(0), "bad-single", []byte(`{"event_id":"x"}`)),
+		packedMsg("plain", "3", "", plain), // as producers before compression wrote them
+		packedMsg("not-snappy", "3", stream.EncodingSnappy, plain),
+		packedMsg("unknown-encoding", "3", "gzip", packed[0].Data),
+		// A Snappy block begins with its decoded length: this one claims a gigabyte.
+		packedMsg("bomb", "3", stream.EncodingSnappy, append(binary.AppendUvarint(nil, 1<<30), 0, 0, 0)),
 	}
 	if err := stream.PublishAll(context.Background(), e.js, msgs); err != nil {
 		t.Fatal(err)
@@ -136,5 +160,17 @@ func TestScoredDecoderRejects(t *testing.T) {
 	}
 	if _, err := decode(stored[2]); err == nil || !strings.Contains(err.Error(), "timestamp") {
 		t.Errorf("an invalid single record: %v, want an error naming timestamp", err)
+	}
+	if got, err := decode(stored[3]); err != nil || len(got) != 3 {
+		t.Errorf("a packed message without compression: %d records, %v; want 3", len(got), err)
+	}
+	for i, want := range map[int]string{
+		4: "body: is not Snappy-compressed as the Vigil-Encoding header says",
+		5: `Vigil-Encoding: "gzip" is not an encoding`,
+		6: "body: claims to expand to 1073741824 bytes",
+	} {
+		if _, err := decode(stored[i]); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("message %s: %v, want %s...", stored[i].Headers().Get("Nats-Msg-Id"), err, want)
+		}
 	}
 }
