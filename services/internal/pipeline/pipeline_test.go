@@ -321,6 +321,32 @@ func TestWriterKilledMidStreamLosesNothing(t *testing.T) {
 	}
 }
 
+// TestScoresInsertsStayWithinTheBatch has the scorer pack more records into a message than the
+// writer's batch holds: the writer splits them so that no INSERT passes its batch size, and
+// stores every record once.
+func TestScoresInsertsStayWithinTheBatch(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Writer.BatchSize = 10
+	h.runPipeline(t, context.Background())
+	rng := rand.New(rand.NewPCG(5, 6))
+	t0 := time.Now().Add(-time.Hour)
+	var events []*event.Event
+	for i := 0; i < 600; i++ {
+		events = append(events, makeEvent(rng, "one-feature", i, -1, t0))
+	}
+	publishEvents(t, h.deps.JS, events)
+	want := uint64(len(events))
+	testkit.Eventually(t, 60*time.Second, func() bool { return count(t, h.conn, "SELECT count() FROM scores") >= want },
+		"scores holds %d rows, want %d", count(t, h.conn, "SELECT count() FROM scores"), want)
+	if got := count(t, h.conn, "SELECT count() FROM scores"); got != want {
+		t.Errorf("scores holds %d rows, want each of %d records once", got, want)
+	}
+	// Every INSERT makes a part of level 0 (parts merged since stay listed, inactive, for minutes).
+	if most := count(t, h.conn, "SELECT max(rows) FROM system.parts WHERE database = currentDatabase() AND table = 'scores' AND level = 0"); most == 0 || most > 10 {
+		t.Errorf("largest insert into scores: %d rows, want 1 to 10", most)
+	}
+}
+
 // TestNoRawSecretsReachClickHouse sends personal data and a key in an event and checks that the
 // stored row holds none of it while the pii and secrets scores still report it.
 func TestNoRawSecretsReachClickHouse(t *testing.T) {

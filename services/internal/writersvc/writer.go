@@ -125,7 +125,7 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 	}
 	// A packed SCORED message holds many rows: it is skipped only when every one is stored.
 	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, scoredBytes(cfg.BatchSize), stream.ScoredDecoder(true),
-		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored,
+		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored(cfg.BatchSize),
 			keys: scoreKeys, size: func(recs []event.Scored) int { return len(recs) }})
 	if err != nil {
 		return nil, err
@@ -228,19 +228,29 @@ func (s sink[T]) rowCount(values []T) float64 {
 // records, up to about twice that for records that compress better.
 func scoredBytes(rows int) int { return rows << 7 }
 
-// insertScored inserts the records of packed SCORED messages in one INSERT.
-func insertScored(ctx context.Context, conn driver.Conn, msgs [][]event.Scored) error {
-	n := 0
-	for _, recs := range msgs {
-		n += len(recs)
-	}
-	flat := make([]*event.Scored, 0, n)
-	for _, recs := range msgs {
-		for i := range recs {
-			flat = append(flat, &recs[i])
+// insertScored returns an insert of the records of packed SCORED messages, rows at most per
+// INSERT: a fetch is bounded by compressed bytes, and records that compress well bring more.
+func insertScored(rows int) func(context.Context, driver.Conn, [][]event.Scored) error {
+	return func(ctx context.Context, conn driver.Conn, msgs [][]event.Scored) error {
+		n := 0
+		for _, recs := range msgs {
+			n += len(recs)
 		}
+		flat := make([]*event.Scored, 0, n)
+		for _, recs := range msgs {
+			for i := range recs {
+				flat = append(flat, &recs[i])
+			}
+		}
+		for len(flat) > 0 {
+			chunk := flat[:min(rows, len(flat))]
+			if err := store.InsertScores(ctx, conn, chunk); err != nil {
+				return err
+			}
+			flat = flat[len(chunk):]
+		}
+		return nil
 	}
-	return store.InsertScores(ctx, conn, flat)
 }
 
 func (s sink[T]) Process(ctx context.Context, batch []stream.Delivered[T]) error {
