@@ -146,6 +146,12 @@ func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 	}
 }
 
+// DecodedBody returns a message's body as its producer wrote it, before compression: the body
+// itself unless the EncodingHeader names a compression. For people reading dead letters.
+func DecodedBody(h nats.Header, data []byte) ([]byte, error) {
+	return decompressScored(h.Get(EncodingHeader), data)
+}
+
 // decompressScored returns the JSON body of a packed message compressed as encoding says.
 func decompressScored(encoding string, data []byte) ([]byte, error) {
 	switch encoding {

@@ -86,7 +86,14 @@ func runDLQ(ctx context.Context, args []string, out io.Writer) error {
 		for _, k := range keys {
 			fmt.Fprintf(out, "%s: %s\n", k, l.Header.Get(k))
 		}
-		fmt.Fprintf(out, "\n%s\n", l.Data)
+		switch body, err := stream.DecodedBody(l.Header, l.Data); {
+		case err != nil:
+			fmt.Fprintf(out, "\n(the body does not decode as its headers say: %v; its bytes as stored:)\n%q\n", err, l.Data)
+		case l.Header.Get(stream.EncodingHeader) != "":
+			fmt.Fprintf(out, "\n(%d bytes %s-compressed on the bus, shown decompressed)\n%s\n", len(l.Data), l.Header.Get(stream.EncodingHeader), body)
+		default:
+			fmt.Fprintf(out, "\n%s\n", body)
+		}
 		return nil
 	case "replay":
 		var seqs []uint64

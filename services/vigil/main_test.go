@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilhq/vigil/pkg/config"
+	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/store"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
@@ -181,6 +183,27 @@ func TestMigrateCreatesTheSchema(t *testing.T) {
 	}
 }
 
+// scoredDeadLetter is a packed SCORED message of one record dead-lettered by drift as the bus
+// holds it: compressed, with its headers.
+func scoredDeadLetter(t *testing.T, eventID string) *nats.Msg {
+	t.Helper()
+	packed, err := stream.PackScored([]event.Scored{{EventID: eventID, Timestamp: time.Unix(1700000000, 0).UTC(),
+		Series: event.Series{App: "shop", Model: "m"}, Source: "checks", RulesVersion: "r1"}}, 1,
+		func(*event.Scored) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := stream.NewMsg(stream.DLQSubject("drift"), "dlq:SCORED:3", packed[0].Data)
+	for _, k := range []string{stream.RecordsHeader, stream.EncodingHeader} {
+		dl.Header.Set(k, packed[0].Header.Get(k))
+	}
+	dl.Header.Set(stream.HeaderReason, "records: out of order")
+	dl.Header.Set(stream.HeaderStage, "drift")
+	dl.Header.Set(stream.HeaderSourceSubject, stream.ScoredPartitionSubject(0))
+	dl.Header.Set(stream.HeaderSourceSeq, "3")
+	return dl
+}
+
 func TestTailPrintsAlertsAndDeadLetters(t *testing.T) {
 	ns := testkit.NATS(t)
 	t.Setenv("VIGIL_NATS_URL", ns.ClientURL())
@@ -206,12 +229,18 @@ func TestTailPrintsAlertsAndDeadLetters(t *testing.T) {
 	if _, err := js.PublishMsg(ctx, dl); err != nil {
 		t.Fatal(err)
 	}
+	// Its id repeats, so that compressed it is not spelled out: only a decompressed body shows it.
+	repeated := strings.Repeat("ab", 30)
+	if _, err := js.PublishMsg(ctx, scoredDeadLetter(t, repeated)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"tail", "--all"}, "FIRING"},
 		{[]string{"tail", "--all", "--dlq"}, `reason="(event): malformed JSON"`},
+		{[]string{"tail", "--all", "--dlq"}, `{"records":[{"event_id":"` + repeated + `"`},
 	} {
 		tctx, cancel := context.WithCancel(ctx)
 		var out syncBuffer
@@ -247,6 +276,11 @@ func TestDLQCommands(t *testing.T) {
 	if _, err := js.PublishMsg(ctx, dl); err != nil {
 		t.Fatal(err)
 	}
+	dlScored := scoredDeadLetter(t, "scored-1")
+	compressed := dlScored.Data
+	if _, err := js.PublishMsg(ctx, dlScored); err != nil {
+		t.Fatal(err)
+	}
 	run := func(args ...string) string {
 		t.Helper()
 		var out syncBuffer
@@ -261,13 +295,22 @@ func TestDLQCommands(t *testing.T) {
 	if got := run("dlq", "show", "1"); !strings.Contains(got, `{"event_id":"fixed-later"}`) || !strings.Contains(got, "Vigil-Dlq-Reason: model: required") {
 		t.Errorf("dlq show printed %q", got)
 	}
-	if got := run("dlq", "replay", "--all"); !strings.Contains(got, "replayed 1 dead letters") {
+	if got := run("dlq", "show", "2"); !strings.Contains(got, `{"records":[{"event_id":"scored-1",`) || !strings.Contains(got, "snappy-compressed on the bus, shown decompressed") {
+		t.Errorf("dlq show of a compressed message printed %q, want its JSON", got)
+	}
+	if got := run("dlq", "replay", "--all"); !strings.Contains(got, "replayed 2 dead letters") {
 		t.Errorf("dlq replay printed %q", got)
 	}
 	s, _ := js.Stream(ctx, stream.Events)
 	msg, err := s.GetLastMsgForSubject(ctx, stream.EventsSubject("shop"))
 	if err != nil || string(msg.Data) != `{"event_id":"fixed-later"}` {
 		t.Errorf("replayed event on EVENTS = %v (err %v)", msg, err)
+	}
+	// Replayed as it was stored: the same compressed bytes and headers, so drift decodes it.
+	scored, _ := js.Stream(ctx, stream.Scored)
+	msg, err = scored.GetLastMsgForSubject(ctx, stream.ScoredPartitionSubject(0))
+	if err != nil || !bytes.Equal(msg.Data, compressed) || msg.Header.Get(stream.EncodingHeader) != stream.EncodingSnappy {
+		t.Errorf("replayed scored message = %v (err %v), want the compressed body with its headers", msg, err)
 	}
 	if got := run("dlq", "ls"); !strings.Contains(got, "0 dead letters") {
 		t.Errorf("dlq ls after replay printed %q", got)

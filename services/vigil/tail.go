@@ -70,11 +70,11 @@ func tail(ctx context.Context, cons jetstream.Consumer, out io.Writer, dlq, raw 
 		}
 		switch {
 		case raw:
-			fmt.Fprintf(out, "%s\n", msg.Data())
+			fmt.Fprintf(out, "%s\n", readableBody(msg))
 		case dlq:
 			h := msg.Headers()
 			fmt.Fprintf(out, "%s stage=%s from=%s#%s reason=%q\n  %s\n", msg.Subject(), h.Get(stream.HeaderStage),
-				h.Get(stream.HeaderSourceSubject), h.Get(stream.HeaderSourceSeq), h.Get(stream.HeaderReason), preview(msg.Data()))
+				h.Get(stream.HeaderSourceSubject), h.Get(stream.HeaderSourceSeq), h.Get(stream.HeaderReason), preview(readableBody(msg)))
 		default:
 			a, err := event.DecodeAlert(msg.Data())
 			if err != nil {
@@ -98,6 +98,15 @@ func FormatAlert(a *event.Alert) string {
 		a.At.UTC().Format(time.RFC3339), a.Severity, kind, a.Summary,
 		e.Detector, e.Statistic, e.Threshold, e.PValue, e.Baseline.Value, e.Baseline.N, e.BaselineSource,
 		e.Current.Value, e.Current.N, e.ExampleEventIDs)
+}
+
+// readableBody is a message's body as its producer wrote it: decompressed when its headers say
+// it is compressed (packed scored records), as stored when it does not decompress.
+func readableBody(msg jetstream.Msg) []byte {
+	if body, err := stream.DecodedBody(msg.Headers(), msg.Data()); err == nil {
+		return body
+	}
+	return msg.Data()
 }
 
 func preview(b []byte) string {
