@@ -14,7 +14,7 @@ import (
 type Retention map[string]time.Duration
 
 // Tables whose retention can be set, with the kinds of their partitions.
-var partitionedTables = []string{TableModelCalls, TableScores, TableAlerts, TableFeedback, "quality_5m", "stored_keys"}
+var partitionedTables = []string{TableModelCalls, TableScores, TableAlerts, TableFeedback, TableQuality, "stored_keys"}
 
 // DropExpired drops every partition of the tables in r whose newest possible row is older than
 // now minus the table's retention, and returns the partitions it dropped as "table/partition_id".

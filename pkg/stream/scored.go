@@ -26,9 +26,9 @@ const EncodingHeader = "Vigil-Encoding"
 // EncodingSnappy is the EncodingHeader value of a Snappy-compressed body.
 const EncodingSnappy = "snappy"
 
-// maxScoredDecoded bounds what a compressed body may claim to expand to, far above what
+// maxDecodedBody bounds what a compressed body may claim to expand to, far above what
 // PackScored writes, so that a corrupt or hostile length cannot make a consumer allocate more.
-const maxScoredDecoded = 16 << 20
+const maxDecodedBody = 16 << 20
 
 // MaxScoredMessage bounds the body of one packed SCORED message, well below NATS's default
 // maximum payload of 1 MiB.
@@ -122,17 +122,17 @@ func (p *scoredPack) msg() *nats.Msg {
 // share the message's memory; set it only where the records do not outlive the batch.
 func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 	return func(m jetstream.Msg) ([]event.Scored, error) {
+		body, err := decompressBody(m.Headers().Get(EncodingHeader), m.Data())
+		if err != nil {
+			return nil, err
+		}
 		n := m.Headers().Get(RecordsHeader)
 		if n == "" {
-			rec, err := event.DecodeScored(m.Data())
+			rec, err := event.DecodeScored(body)
 			if err != nil {
 				return nil, err
 			}
 			return []event.Scored{*rec}, nil
-		}
-		body, err := decompressScored(m.Headers().Get(EncodingHeader), m.Data())
-		if err != nil {
-			return nil, err
 		}
 		hint, _ := strconv.Atoi(n)
 		recs, err := event.DecodeScoredBatch(body, alias, hint)
@@ -149,11 +149,11 @@ func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 // DecodedBody returns a message's body as its producer wrote it, before compression: the body
 // itself unless the EncodingHeader names a compression. For people reading dead letters.
 func DecodedBody(h nats.Header, data []byte) ([]byte, error) {
-	return decompressScored(h.Get(EncodingHeader), data)
+	return decompressBody(h.Get(EncodingHeader), data)
 }
 
-// decompressScored returns the JSON body of a packed message compressed as encoding says.
-func decompressScored(encoding string, data []byte) ([]byte, error) {
+// decompressBody returns a body compressed as encoding (an EncodingHeader value) says.
+func decompressBody(encoding string, data []byte) ([]byte, error) {
 	switch encoding {
 	case "":
 		return data, nil
@@ -162,8 +162,8 @@ func decompressScored(encoding string, data []byte) ([]byte, error) {
 		if err != nil {
 			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("is not Snappy-compressed as the %s header says: %v", EncodingHeader, err)}
 		}
-		if n > maxScoredDecoded {
-			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("claims to expand to %d bytes, over the %d a packed message may hold", n, maxScoredDecoded)}
+		if n > maxDecodedBody {
+			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("claims to expand to %d bytes, over the %d a packed message may hold", n, maxDecodedBody)}
 		}
 		// S2's decoder reads Snappy (and S2, which nothing here writes).
 		body, err := s2.Decode(make([]byte, n), data)

@@ -8,18 +8,18 @@ import (
 	"github.com/klauspost/compress/s2"
 )
 
-// FuzzDecompressScored feeds arbitrary bodies marked as Snappy: none may panic or expand past
+// FuzzDecompressBody feeds arbitrary bodies marked as Snappy: none may panic or expand past
 // the bound, and whatever the packer compresses comes back byte for byte.
-func FuzzDecompressScored(f *testing.F) {
+func FuzzDecompressBody(f *testing.F) {
 	f.Add([]byte(`{"records":[]}`))
 	f.Add(s2.EncodeSnappy(nil, []byte(`{"records":[{"event_id":"a","scores":[]}]}`)))
 	f.Add(append(binary.AppendUvarint(nil, 1<<30), 0, 0, 0))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if body, err := decompressScored(EncodingSnappy, data); err == nil && len(body) > maxScoredDecoded {
-			t.Fatalf("a %d-byte body expanded to %d bytes, over %d", len(data), len(body), maxScoredDecoded)
+		if body, err := decompressBody(EncodingSnappy, data); err == nil && len(body) > maxDecodedBody {
+			t.Fatalf("a %d-byte body expanded to %d bytes, over %d", len(data), len(body), maxDecodedBody)
 		}
-		back, err := decompressScored(EncodingSnappy, s2.EncodeSnappy(nil, data))
+		back, err := decompressBody(EncodingSnappy, s2.EncodeSnappy(nil, data))
 		if err != nil || !bytes.Equal(back, data) {
 			t.Fatalf("%d bytes compressed did not come back: %v", len(data), err)
 		}

@@ -46,7 +46,7 @@ func (c Config) Retention() store.Retention {
 	}
 	return store.Retention{
 		store.TableModelCalls: c.RetainEvents, store.TableScores: c.RetainScores, store.TableAlerts: c.RetainAlerts,
-		"quality_5m": c.RetainRollup, "stored_keys": keys,
+		store.TableQuality: c.RetainRollup, "stored_keys": keys,
 		// Feedback lives as long as the score rows made from it.
 		store.TableFeedback: c.RetainScores,
 	}
