@@ -28,6 +28,7 @@ import (
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/testkit"
 )
 
 // PipelineOptions configure one end-to-end run: against `vigil dev`, separate service processes
@@ -136,7 +137,7 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	samplerCtx, stopSampler := context.WithCancel(ctx)
 	sampler := &sampler{pid: pid, chPID: o.ClickHousePID, js: js, procs: newProcessWatch(o.Processes)}
 	if o.ClickHousePID > 0 {
-		sampler.chStart, _ = procCPU(o.ClickHousePID)
+		sampler.chStart, _ = testkit.ProcessCPU(o.ClickHousePID)
 		sampler.chCPU = sampler.chStart
 	}
 	var samplerWG sync.WaitGroup
@@ -630,7 +631,7 @@ func (s *sampler) run(ctx context.Context) {
 		case <-tick.C:
 		}
 		if s.pid > 0 {
-			if cpu, err := procCPU(s.pid); err == nil {
+			if cpu, err := testkit.ProcessCPU(s.pid); err == nil {
 				s.cpu = cpu
 			}
 			if rss, err := procPeakRSS(s.pid); err == nil {
@@ -638,7 +639,7 @@ func (s *sampler) run(ctx context.Context) {
 			}
 		}
 		if s.chPID > 0 {
-			if cpu, err := procCPU(s.chPID); err == nil {
+			if cpu, err := testkit.ProcessCPU(s.chPID); err == nil {
 				s.chCPU = cpu
 			}
 		}
@@ -661,21 +662,6 @@ func (s *sampler) run(ctx context.Context) {
 		}
 		s.timeline = append(s.timeline, fmt.Sprintf("t=%3.0fs %s", time.Since(start).Seconds(), strings.Join(parts, " ")))
 	}
-}
-
-func procCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
-	}
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
 }
 
 // selfCPU is the user+system CPU seconds this process has spent.

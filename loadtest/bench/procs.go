@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vigilhq/vigil/pkg/testkit"
 )
 
 // ProcessUsage is what the processes of one name used during a run: separately started services
@@ -58,7 +60,7 @@ func (w *processWatch) sample() {
 		if !w.wants(name) {
 			continue
 		}
-		cpu, err := procCPU(pid)
+		cpu, err := testkit.ProcessCPU(pid)
 		if err != nil {
 			continue
 		}
