@@ -120,7 +120,9 @@ func scoreArrayColumns(cols []column.Interface) ([len(scoreArrayTypes)]*column.A
 // reserveElements gives the String elements of array a room for size bytes: decoding the elements
 // sizes the buffer from the first short string times the count, then grows it. Decoding one
 // string of size bytes sizes it exactly; its bytes, any size bytes of encoded (the encoded column,
-// which holds more), are discarded by Reset.
+// which holds more), are discarded by Reset. Unlike reserveStrings it leaves the positions to
+// grow: reserving them means decoding every one of the elements, 18 a row, which cost more than
+// the growth (a 10,000-row block: 38 to 55 ms).
 func reserveElements(reader *proto.Reader, src *feed, a *column.Array, size int, encoded []byte) error {
 	if size == 0 || size > len(encoded) {
 		return nil
