@@ -416,6 +416,11 @@ func publishBurst(ctx context.Context, js jetstream.JetStream, templates *templa
 	return nil
 }
 
+// followedConsumers are the pipeline's durable consumers whose lag a run follows.
+var followedConsumers = []struct{ stream, durable string }{
+	{stream.Events, "scorer"}, {stream.Events, "writer-events"}, {stream.Scored, "writer-scored"}, {stream.Scored, "drift"},
+}
+
 // lagWatch keeps the number of events waiting for the scorer or the writer: the larger of
 // their consumers' undelivered counts, read ten times a second.
 type lagWatch struct {
@@ -428,8 +433,11 @@ func (w *lagWatch) run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		var most uint64
-		for _, durable := range []string{"scorer", "writer-events"} {
-			if cons, err := w.js.Consumer(ctx, stream.Events, durable); err == nil {
+		for _, c := range followedConsumers {
+			if c.stream != stream.Events {
+				continue
+			}
+			if cons, err := w.js.Consumer(ctx, c.stream, c.durable); err == nil {
 				if info, err := cons.Info(ctx); err == nil {
 					most = max(most, info.NumPending)
 				}
@@ -645,9 +653,7 @@ func (s *sampler) run(ctx context.Context) {
 		}
 		s.procs.sample()
 		var parts []string
-		for _, c := range []struct{ stream, durable string }{
-			{stream.Events, "scorer"}, {stream.Events, "writer-events"}, {stream.Scored, "writer-scored"}, {stream.Scored, "drift"},
-		} {
+		for _, c := range followedConsumers {
 			cons, err := s.js.Consumer(ctx, c.stream, c.durable)
 			if err != nil {
 				continue

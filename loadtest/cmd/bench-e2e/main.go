@@ -147,7 +147,12 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	if extra != "" {
 		env = strings.Split(extra, ",")
 	}
-	full, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_full"), Duration: d, Rate: offered, Env: env, Log: logf}))
+	// pipeline runs the pipeline once, into database db, at rate (0: as fast as it keeps up).
+	pipeline := func(db string, rate, backlog int, env []string) (bench.PipelineResult, error) {
+		return bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(),
+			DSN: ch.DSN(db), Duration: d, Rate: rate, Backlog: backlog, Env: env, Log: logf}))
+	}
+	full, err := pipeline("bench_full", offered, 0, env)
 	if err != nil {
 		return err
 	}
@@ -159,7 +164,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	rate := int(float64(full.Stored) / full.Elapsed.Seconds() / 2)
 	if half {
 		logf("running again at half the sustained rate: %d events/s", rate)
-		h, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_half"), Duration: d, Rate: rate, Env: env, Log: logf}))
+		h, err := pipeline("bench_half", rate, 0, env)
 		if err != nil {
 			return err
 		}
@@ -167,7 +172,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	}
 	if target.backlog > 0 {
 		logf("running again at %d events/s with %d events waiting when the services start", rate, target.backlog)
-		b, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_backlog"), Duration: d, Rate: rate, Backlog: target.backlog, Env: env, Log: logf}))
+		b, err := pipeline("bench_backlog", rate, target.backlog, env)
 		if err != nil {
 			return err
 		}
@@ -175,7 +180,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	}
 	if fsync {
 		envSync := append(append([]string(nil), env...), "VIGIL_DEV_NATS_FSYNC=true")
-		s, err := bench.Pipeline(ctx, target.options(bench.PipelineOptions{VigilBin: vigilBin, ClickHousePID: ch.PID(), DSN: ch.DSN("bench_fsync"), Duration: d, Env: envSync, Log: logf}))
+		s, err := pipeline("bench_fsync", 0, 0, envSync)
 		if err != nil {
 			return err
 		}
