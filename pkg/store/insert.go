@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -56,7 +57,15 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 	times := make([]time.Time, n)
 	latency, ttft, cost := make([]float64, n), make([]float64, n), make([]float64, n)
 	inTokens, outTokens := make([]uint64, n), make([]uint64, n)
-	attrKeys, attrValues := batch.Column(30), batch.Column(31)
+	keyOffsets, attrKeys, err := arrayColumn[proto.ColStr](batch.Columns()[30])
+	if err != nil {
+		return fmt.Errorf("append attributes to %s: %w", TableModelCalls, err)
+	}
+	valueOffsets, attrValues, err := arrayColumn[proto.ColStr](batch.Columns()[31])
+	if err != nil {
+		return fmt.Errorf("append attributes to %s: %w", TableModelCalls, err)
+	}
+	attributes := uint64(0)
 	for i, ev := range events {
 		s := ev.Series()
 		messages, err := jsonOrEmpty(ev.Messages, len(ev.Messages))
@@ -74,12 +83,10 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		latency[i], ttft[i], inTokens[i], outTokens[i], cost[i] = ev.LatencyMS, ev.TTFTMS, uint64(ev.InputTokens), uint64(ev.OutputTokens), ev.CostUSD
 		text[25][i], text[26][i], text[27][i], text[28][i], text[29][i] = ev.FinishReason, ev.Status, ev.Error, ev.UserID, ev.SessionID
 		keys, values := sortedPairs(ev.Attributes)
-		if err := attrKeys.AppendRow(keys); err != nil {
-			return fmt.Errorf("append attributes of event %s to %s: %w", ev.EventID, TableModelCalls, err)
-		}
-		if err := attrValues.AppendRow(values); err != nil {
-			return fmt.Errorf("append attributes of event %s to %s: %w", ev.EventID, TableModelCalls, err)
-		}
+		attrKeys.AppendArr(keys)
+		attrValues.AppendArr(values)
+		attributes += uint64(len(keys))
+		*keyOffsets, *valueOffsets = append(*keyOffsets, attributes), append(*valueOffsets, attributes)
 	}
 	for _, c := range modelCallsText {
 		if err := appendStrings(batch, c, text[c], TableModelCalls); err != nil {
@@ -172,18 +179,13 @@ const scoresColumns = 16
 
 var scoresText = [...]int{0, 2, 3, 4, 5, 6, 7, 8, 9}
 
-// appendStrings appends the whole String column c of table, reserved first for its bytes.
+// appendStrings appends the whole String column c of table, room made first for its bytes.
 func appendStrings(batch driver.Batch, c int, values []string, table string) error {
-	size := 0
-	for _, v := range values {
-		size += len(v)
-	}
-	if err := reserveStrings(batch.Columns()[c], len(values), size); err != nil {
-		return err
-	}
-	if err := batch.Column(c).Append(values); err != nil {
+	col, err := protoColumn[proto.ColStr](batch.Columns()[c])
+	if err != nil {
 		return fmt.Errorf("append column %d of %d rows to %s: %w", c, len(values), table, err)
 	}
+	appendStrs(col, values)
 	return nil
 }
 
