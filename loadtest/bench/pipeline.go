@@ -437,10 +437,9 @@ func (w *lagWatch) run(ctx context.Context) {
 			if c.stream != stream.Events {
 				continue
 			}
+			// Looking the consumer up fetches its info: one request to the server under test, not two.
 			if cons, err := w.js.Consumer(ctx, c.stream, c.durable); err == nil {
-				if info, err := cons.Info(ctx); err == nil {
-					most = max(most, info.NumPending)
-				}
+				most = max(most, cons.CachedInfo().NumPending)
 			}
 		}
 		w.events.Store(int64(most))
@@ -658,10 +657,7 @@ func (s *sampler) run(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			info, err := cons.Info(ctx)
-			if err != nil {
-				continue
-			}
+			info := cons.CachedInfo() // fetched by the lookup just now
 			lag := info.NumPending + uint64(info.NumAckPending)
 			s.maxLag = max(s.maxLag, lag)
 			parts = append(parts, fmt.Sprintf("%s=%d", c.durable, lag))
