@@ -87,15 +87,20 @@ func scoreArrayColumns(cols []column.Interface) (a scoreArrays, err error) {
 			return a, fmt.Errorf("fill column %s: it already holds %d rows", c.Name(), c.Rows())
 		}
 	}
-	strs := [...]**proto.ColStr{0: &a.names, 1: &a.kinds, 4: &a.labels, 5: &a.reasons}
 	for i, c := range cols {
 		switch i {
+		case 0:
+			a.offsets[i], a.names, err = arrayColumn[proto.ColStr](c)
+		case 1:
+			a.offsets[i], a.kinds, err = arrayColumn[proto.ColStr](c)
 		case 2:
 			a.offsets[i], a.values, err = arrayColumn[proto.ColFloat64](c)
 		case 3:
 			a.offsets[i], a.passed, err = arrayColumn[proto.ColUInt8](c)
-		default:
-			a.offsets[i], *strs[i], err = arrayColumn[proto.ColStr](c)
+		case 4:
+			a.offsets[i], a.labels, err = arrayColumn[proto.ColStr](c)
+		case 5:
+			a.offsets[i], a.reasons, err = arrayColumn[proto.ColStr](c)
 		}
 		if err != nil {
 			return a, fmt.Errorf("fill metric arrays: %w", err)
