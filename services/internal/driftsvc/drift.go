@@ -33,7 +33,7 @@ type Config struct {
 	PendingWindows     int           `envconfig:"DRIFT_PENDING_WINDOWS" default:"1" desc:"further true windows an alert stays pending before it fires"`
 	ResolveWindows     int           `envconfig:"DRIFT_RESOLVE_WINDOWS" default:"2" desc:"consecutive healthy windows before a firing alert resolves"`
 	ResendWindows      int           `envconfig:"DRIFT_RESEND_WINDOWS" default:"10" desc:"windows between re-sends of a firing alert (0: never)"`
-	BatchSize          int           `envconfig:"DRIFT_BATCH_SIZE" default:"1000" desc:"SCORED messages read per fetch of a partition (each packs many records; a fetch stops at 4 MiB)"`
+	BatchSize          int           `envconfig:"DRIFT_BATCH_SIZE" default:"1000" desc:"SCORED messages a partition applies per batch (each packs many records; a partition reads at most 4 MiB ahead)"`
 	ReplicaID          string        `envconfig:"DRIFT_REPLICA_ID" desc:"this replica's name in partition leases (default: host name and process id)"`
 	LeaseTTL           time.Duration `envconfig:"DRIFT_LEASE_TTL" default:"10s" desc:"a partition whose owner stops renewing its lease for this long moves to another replica"`
 	CheckpointInterval time.Duration `envconfig:"DRIFT_CHECKPOINT_INTERVAL" default:"5s" desc:"how often each partition's statistics are saved; a takeover replays at most this much"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -91,39 +92,58 @@ func startPartition(ctx context.Context, m *Manager, n int) (*partition, error) 
 	}
 	keys, pins, accs := m.baselines.snapshot()
 	p.ext.sync(ctx, keys, pins, accs)
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{stream.ScoredPartitionSubject(n)}}
-	if p.seq > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, p.seq+1
-	}
-	cons, err := m.d.JS.OrderedConsumer(ctx, stream.Scored, cfg)
+	msgs, err := p.read(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read partition %d: %w", n, err)
+		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	p.cancel, p.saved, p.lastSeen = cancel, time.Now(), time.Now()
-	go p.run(runCtx, cons)
+	go p.run(runCtx, msgs)
 	return p, nil
 }
 
-func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
+// read starts reading the partition in order after the last record applied. An ordered
+// consumer's Fetch would replace its consumer on the server at every call, a delete and a create
+// for each partition four times a second even with no traffic; Messages keeps one until a gap.
+func (p *partition) read(ctx context.Context) (jetstream.MessagesContext, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{stream.ScoredPartitionSubject(p.n)}}
+	if p.seq > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, p.seq+1
+	}
+	cons, err := p.m.d.JS.OrderedConsumer(ctx, stream.Scored, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("read partition %d: %w", p.n, err)
+	}
+	// Bounded: packed records make a message up to 256 KiB, every partition reads at once, and
+	// past 64 MiB pending the client would drop messages. A partition holds at most readAhead
+	// messages, each request at most fetchBytes; a bound in bytes alone would make the client
+	// keep a million-slot channel per partition, which the collector scans.
+	msgs, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(readAhead(p.m.d.NC), fetchBytes(p.m.d.NC)))
+	if err != nil {
+		return nil, fmt.Errorf("read partition %d: %w", p.n, err)
+	}
+	return msgs, nil
+}
+
+// batchWait is how long a partition waits for records before it lets time move its windows.
+const batchWait = 250 * time.Millisecond
+
+func (p *partition) run(ctx context.Context, msgs jetstream.MessagesContext) {
 	defer close(p.done)
+	defer func() {
+		if msgs != nil {
+			msgs.Stop()
+		}
+	}()
 	log := p.m.d.Log.With("partition", p.n)
 	for ctx.Err() == nil {
-		// Bounded in bytes too: packed records make a message up to 256 KiB, every partition
-		// fetches at once, and past 64 MiB pending the client would drop messages.
-		batch, err := cons.Fetch(p.m.cfg.BatchSize, jetstream.FetchMaxWait(250*time.Millisecond), jetstream.FetchMaxBytes(fetchBytes(p.m.d.NC)))
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("fetch scored records", "err", err)
-				time.Sleep(250 * time.Millisecond)
-			}
-			continue
-		}
 		p.mu.Lock()
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			p.apply(ctx, msg)
+		got, err := p.applyBatch(ctx, msgs)
+		if err != nil {
+			p.mu.Unlock()
+			msgs.Stop()
+			msgs = p.reread(ctx, log, err)
+			continue
 		}
 		if got > 0 {
 			p.lastSeen = time.Now()
@@ -144,6 +164,50 @@ func (p *partition) run(ctx context.Context, cons jetstream.Consumer) {
 		}
 		p.ext.maybePublish(ctx)
 		p.mu.Unlock()
+	}
+}
+
+// applyBatch applies up to the configured batch of messages, those that arrive within batchWait.
+// An error means msgs can give no more: it is stopped, or the connection closed.
+func (p *partition) applyBatch(ctx context.Context, msgs jetstream.MessagesContext) (int, error) {
+	deadline := time.Now().Add(batchWait)
+	got := 0
+	for got < p.m.cfg.BatchSize {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			break
+		}
+		msg, err := msgs.Next(jetstream.NextMaxWait(wait))
+		if errors.Is(err, nats.ErrTimeout) {
+			break
+		}
+		if err != nil {
+			return got, err
+		}
+		got++
+		p.apply(ctx, msg)
+	}
+	return got, nil
+}
+
+// reread starts reading again after err ended the last reader, pausing between attempts; nil
+// when ctx ends first.
+func (p *partition) reread(ctx context.Context, log *slog.Logger, err error) jetstream.MessagesContext {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("read scored records; reading again", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(batchWait):
+		}
+		msgs, rerr := p.read(ctx)
+		if rerr == nil {
+			return msgs
+		}
+		err = rerr
 	}
 }
 
@@ -174,13 +238,18 @@ func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
 	}
 }
 
-// fetchBytes bounds one fetch of a partition: 4 MiB, or room for the largest message the
-// server accepts.
+// fetchBytes bounds one request of a partition for messages: 4 MiB, or room for the largest
+// message the server accepts.
 func fetchBytes(nc *nats.Conn) int {
 	if nc == nil {
 		return 4 << 20
 	}
 	return max(4<<20, int(nc.MaxPayload())+64<<10)
+}
+
+// readAhead is how many messages a partition reads ahead: a fetch's worth of packed messages.
+func readAhead(nc *nats.Conn) int {
+	return max(2, fetchBytes(nc)/stream.MaxScoredMessage)
 }
 
 // decodeScored copies strings out of the message: the engine keeps series labels as keys.

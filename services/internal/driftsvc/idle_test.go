@@ -1,0 +1,61 @@
+package driftsvc
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/testkit"
+)
+
+// TestIdlePartitionsKeepTheirConsumers: with no traffic, each owned partition reads SCORED
+// through one consumer on the server for as long as it runs. Recreating it for every batch (a
+// delete and a create per partition four times a second) kept an idle vigil dev busy.
+func TestIdlePartitionsKeepTheirConsumers(t *testing.T) {
+	ns := testkit.NATS(t)
+	const partitions = 4
+	d := NewTestDeps(t, ns.ClientURL(), partitions)
+	cfg := Config{Window: time.Minute, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
+		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500,
+		ReplicaID: "r1", LeaseTTL: 5 * time.Second, CheckpointInterval: time.Second}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m, err := New(ctx, d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(ctx)
+	testkit.Eventually(t, 10*time.Second, func() bool { return len(m.Owned()) == partitions }, "partitions not owned: %v", m.Owned())
+
+	scored, err := d.JS.Stream(ctx, stream.Scored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumers := func() []string {
+		var names []string
+		list := scored.ConsumerNames(ctx)
+		for name := range list.Name() {
+			names = append(names, name)
+		}
+		if err := list.Err(); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(names)
+		return names
+	}
+	before := consumers()
+	if len(before) != partitions {
+		t.Fatalf("SCORED has consumers %v, want one per partition (%d)", before, partitions)
+	}
+	time.Sleep(8 * batchWait) // eight batches' worth of waiting for records that do not come
+	if after := consumers(); !slices.Equal(before, after) {
+		t.Errorf("SCORED's consumers changed while idle: %v, then %v", before, after)
+	}
+}
