@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/klauspost/compress/s2"
@@ -40,38 +41,70 @@ const MaxScoredMessage = 256 << 10
 // and deliver a fraction of the messages. A message's Nats-Msg-Id is a hash of the identities of
 // its records, so publishing the same records again, as a retried batch does, stores nothing new.
 func PackScored(recs []event.Scored, partitions int, key func(*event.Scored) string) ([]*nats.Msg, error) {
-	var out []*nats.Msg
-	open := map[int]*scoredPack{}
-	var order []int // partitions in order of their first record, so the output order is stable
-	parts := make([]int, len(recs))
+	return new(ScoredPacker).Pack(recs, partitions, key)
+}
+
+// ScoredPacker packs as PackScored does, keeping its buffers from one call to the next: a
+// scorer packs about a megabyte of JSON per batch, which was a tenth of what it allocated. The
+// messages a call returns, bodies included, are valid until the next call.
+type ScoredPacker struct {
+	packs   map[int]*scoredPack
+	order   []int // partitions in order of their first record, so the output order is stable
+	parts   []int
+	scratch []byte
+	bodies  [][]byte // compressed bodies, reused in turn
+	used    int      // bodies handed out by this call
+}
+
+// Pack packs recs; see PackScored.
+func (k *ScoredPacker) Pack(recs []event.Scored, partitions int, key func(*event.Scored) string) ([]*nats.Msg, error) {
+	if k.packs == nil {
+		k.packs = map[int]*scoredPack{}
+	}
+	for _, p := range k.packs {
+		p.n, p.left, p.ids = 0, 0, p.ids[:0]
+	}
+	k.order, k.used = k.order[:0], 0
+	k.parts = slices.Grow(k.parts[:0], len(recs))[:len(recs)]
 	for i := range recs {
 		part := Partition(key(&recs[i]), partitions)
-		parts[i] = part
-		p := open[part]
+		k.parts[i] = part
+		p := k.packs[part]
 		if p == nil {
 			p = &scoredPack{partition: part}
-			open[part] = p
-			order = append(order, part)
+			k.packs[part] = p
+		}
+		if p.left == 0 {
+			k.order = append(k.order, part)
 		}
 		p.left++
 	}
-	var scratch []byte
+	var out []*nats.Msg
 	for i := range recs {
 		rec := &recs[i]
 		var err error
-		if scratch, err = event.AppendScored(scratch[:0], rec); err != nil {
+		if k.scratch, err = event.AppendScored(k.scratch[:0], rec); err != nil {
 			return nil, err
 		}
-		p := open[parts[i]]
-		if p.n > 0 && len(p.body)+len(scratch)+3 > MaxScoredMessage {
-			out = append(out, p.msg())
+		p := k.packs[k.parts[i]]
+		if p.n > 0 && len(p.body)+len(k.scratch)+3 > MaxScoredMessage {
+			out = append(out, p.msg(k.body()))
 		}
-		p.add(rec, scratch)
+		p.add(rec, k.scratch)
 	}
-	for _, part := range order {
-		out = append(out, open[part].msg())
+	for _, part := range k.order {
+		out = append(out, k.packs[part].msg(k.body()))
 	}
 	return out, nil
+}
+
+// body returns the next reusable buffer for a compressed body.
+func (k *ScoredPacker) body() *[]byte {
+	if k.used == len(k.bodies) {
+		k.bodies = append(k.bodies, nil)
+	}
+	k.used++
+	return &k.bodies[k.used-1]
 }
 
 // scoredPack accumulates the body and identity hash of one partition's next message.
@@ -104,13 +137,16 @@ func (p *scoredPack) add(rec *event.Scored, encoded []byte) {
 	}
 }
 
-// msg closes the body, returns it as a message and leaves p empty for the next one.
-func (p *scoredPack) msg() *nats.Msg {
+// msg closes the body, returns it as a message compressed into *dst (grown as needed) and
+// leaves p empty for the next one.
+func (p *scoredPack) msg(dst *[]byte) *nats.Msg {
 	p.body = append(p.body, "]}"...)
 	sum := sha256.Sum256(p.ids)
 	id := "scored:" + hex.EncodeToString(sum[:16])
-	// S2's encoder, limited to what Snappy decoders read.
-	m := NewMsg(ScoredPartitionSubject(p.partition), id, s2.EncodeSnappy(nil, p.body))
+	n := s2.MaxEncodedLen(len(p.body))
+	*dst = slices.Grow((*dst)[:0], n)[:n]
+	// S2's encoder, limited to what Snappy decoders read; it writes into dst, which is large enough.
+	m := NewMsg(ScoredPartitionSubject(p.partition), id, s2.EncodeSnappy(*dst, p.body))
 	m.Header.Set(RecordsHeader, strconv.Itoa(p.n))
 	m.Header.Set(EncodingHeader, EncodingSnappy)
 	p.n, p.ids = 0, p.ids[:0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,74 @@ func TestScoredDecoderRejects(t *testing.T) {
 	} {
 		if _, err := decode(stored[i]); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("message %s: %v, want %s...", stored[i].Headers().Get("Nats-Msg-Id"), err, want)
+		}
+	}
+}
+
+// TestScoredPackerReusesNothingVisible: a packer that packed other batches before, of other
+// sizes and partitions, packs the next one exactly as a fresh PackScored does.
+func TestScoredPackerReusesNothingVisible(t *testing.T) {
+	const partitions = 4
+	var k stream.ScoredPacker
+	// A large partition first, then small ones: a buffer reused within a call would be
+	// overwritten by the later, smaller messages.
+	skewed := append(scoredRecords(200, 1, ""), scoredRecords(6, 3, "small")...)
+	for j := range skewed[200:] {
+		skewed[200+j].Series.Feature = fmt.Sprintf("small-%d", j%3)
+	}
+	batches := [][]event.Scored{
+		scoredRecords(256, 5, ""),
+		scoredRecords(40, 1, strings.Repeat("x", 20<<10)), // splits at MaxScoredMessage
+		skewed,
+		scoredRecords(3, 2, "short"),
+		nil,
+		scoredRecords(300, 7, "again"),
+	}
+	for i, recs := range batches {
+		for j := range recs {
+			recs[j].EventID = fmt.Sprintf("b%d-%s", i, recs[j].EventID) // ids differ between batches
+		}
+		got, err := k.Pack(recs, partitions, featureKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := stream.PackScored(recs, partitions, featureKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("batch %d: %d messages, want %d", i, len(got), len(want))
+		}
+		// Every record comes back out of the messages, once.
+		var ids []string
+		for m, msg := range got {
+			body, err := stream.DecodedBody(msg.Header, msg.Data)
+			if err != nil {
+				t.Fatalf("batch %d message %d: %v", i, m, err)
+			}
+			out, err := event.DecodeScoredBatch(body, false, 0)
+			if err != nil {
+				t.Fatalf("batch %d message %d: %v", i, m, err)
+			}
+			for _, r := range out {
+				ids = append(ids, r.EventID)
+			}
+		}
+		var wantIDs []string
+		for _, r := range recs {
+			wantIDs = append(wantIDs, r.EventID)
+		}
+		slices.Sort(ids)
+		slices.Sort(wantIDs)
+		if !slices.Equal(ids, wantIDs) {
+			t.Errorf("batch %d: the messages hold %d records, want the %d packed", i, len(ids), len(wantIDs))
+		}
+		for m := range want {
+			if got[m].Subject != want[m].Subject || string(got[m].Data) != string(want[m].Data) ||
+				fmt.Sprint(got[m].Header) != fmt.Sprint(want[m].Header) {
+				t.Errorf("batch %d message %d: %s %v (%d bytes), want %s %v (%d bytes)", i, m,
+					got[m].Subject, got[m].Header, len(got[m].Data), want[m].Subject, want[m].Header, len(want[m].Data))
+			}
 		}
 	}
 }

@@ -166,10 +166,11 @@ type stage struct {
 	batches sync.Pool
 }
 
-// scoredBatch is the room one batch's records are built in.
+// scoredBatch is the room one batch's records are built in and packed from.
 type scoredBatch struct {
 	recs   []event.Scored
 	scores []event.Score
+	packer stream.ScoredPacker // reused only after every message it packed was acknowledged
 }
 
 // apply compiles a change of the rules document and swaps it in. A document that does not
@@ -234,11 +235,17 @@ func (s *stage) Process(ctx context.Context, events []*event.Event) error {
 			scores = scores[:len(scores)+n]
 		}
 	}
-	msgs, err := stream.PackScored(recs, s.partitions, featureKey)
+	msgs, err := b.packer.Pack(recs, s.partitions, featureKey)
 	if err != nil {
 		return stream.Permanent(err)
 	}
-	return stream.PublishAll(ctx, s.d.JS, msgs)
+	if err := stream.PublishAll(ctx, s.d.JS, msgs); err != nil {
+		// An unanswered publish may still be retried by the client from the packer's buffers:
+		// they must not be reused for the next batch.
+		b.packer = stream.ScoredPacker{}
+		return err
+	}
+	return nil
 }
 
 // featureKey partitions score records by feature, so the drift replica that owns a feature sees
