@@ -416,9 +416,10 @@ func publishBurst(ctx context.Context, js jetstream.JetStream, templates *templa
 	return nil
 }
 
-// followedConsumers are the pipeline's durable consumers whose lag a run follows.
+// followedConsumers are the pipeline's durable consumers whose lag a run follows. Drift reads
+// each partition through an ordered consumer of its own, under a generated name.
 var followedConsumers = []struct{ stream, durable string }{
-	{stream.Events, "scorer"}, {stream.Events, "writer-events"}, {stream.Scored, "writer-scored"}, {stream.Scored, "drift"},
+	{stream.Events, "scorer"}, {stream.Events, "writer-events"}, {stream.Scored, "writer-scored"},
 }
 
 // lagWatch keeps the number of events waiting for the scorer or the writer: the larger of
