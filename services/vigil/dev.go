@@ -137,21 +137,21 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // limitMemory sets the Go runtime's soft memory limit, so that the heap of a process that holds
-// the NATS server and every stage stays near its configured size under a backlog instead of
-// growing to twice the live data between collections. Under the limit, the collector runs when
-// the heap has grown by twice the live data rather than once: the limit bounds the peak either
-// way, and collecting less often took about 6% less CPU per event at 10,000 events/s.
+// the NATS server and every stage stays near its configured size under a backlog. Below the limit
+// the collector waits for the heap to grow by twice the live data (GOGC=200) rather than once:
+// the limit bounds the peak either way, and collecting less often took about 6% less CPU per
+// event at 10,000 events/s. A GOGC in the environment wins.
 func limitMemory(mib int, log *slog.Logger) {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set || mib == 0 {
 		return
 	}
 	debug.SetMemoryLimit(int64(mib) << 20)
-	gcPercent := 100
-	if _, set := os.LookupEnv("GOGC"); !set {
-		gcPercent = 200
-		debug.SetGCPercent(gcPercent)
+	gogc := os.Getenv("GOGC")
+	if gogc == "" {
+		gogc = "200"
+		debug.SetGCPercent(200)
 	}
-	log.Info("Go memory limit set", "mib", mib, "gogc", gcPercent)
+	log.Info("Go memory limit set", "mib", mib, "gogc", gogc)
 }
 
 func startEmbeddedNATS(dev settings.Dev) (*server.Server, error) {
