@@ -61,6 +61,7 @@ func (k *ScoredPacker) Pack(recs []event.Scored, partitions int, key func(*event
 	if k.packs == nil {
 		k.packs = map[int]*scoredPack{}
 	}
+	// A call that failed encoding a record left its packs half filled.
 	for _, p := range k.packs {
 		p.n, p.left, p.ids = 0, 0, p.ids[:0]
 	}
