@@ -48,13 +48,20 @@ func NATSCluster(tb testing.TB) []string {
 		}
 		urls[i] = ns.ClientURL()
 	}
+	// A formed meta group is not enough: the leader places a replicated stream only on peers it
+	// has heard statistics from, and answers "no suitable peers for placement, peer offline"
+	// until then.
 	Eventually(tb, 30*time.Second, func() bool {
+		leaderSeesAll := false
 		for _, ns := range nodes {
 			if !ns.JetStreamIsCurrent() || ns.NumRoutes() < 2 {
 				return false
 			}
+			if ns.JetStreamIsLeader() && len(ns.JetStreamClusterPeers()) == len(nodes) {
+				leaderSeesAll = true
+			}
 		}
-		return true
+		return leaderSeesAll
 	}, "the NATS cluster (%s) never formed", strings.Join(urls, ","))
 	return urls
 }
