@@ -47,6 +47,7 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		return fmt.Errorf("prepare insert into %s: %w", TableModelCalls, err)
 	}
 	defer batch.Abort()
+	events = modelCallsInKeyOrder(events)
 	n := len(events)
 	// Columns in the order of insertModelCalls: string columns share one array.
 	var text [modelCallsColumns][]string
@@ -120,6 +121,7 @@ func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored
 	if len(records) == 0 {
 		return nil
 	}
+	records = scoresInKeyOrder(records)
 	// The rollup first: should the scores insert fail after it, the records come again and the
 	// rollup counts them twice (it is documented as approximate), never not at all.
 	if err := insertQualityRollup(ctx, conn, records); err != nil {
