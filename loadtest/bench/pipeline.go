@@ -417,7 +417,7 @@ func publishBurst(ctx context.Context, js jetstream.JetStream, templates *templa
 }
 
 // followedConsumers are the pipeline's durable consumers whose lag a run follows. Drift reads
-// each partition through an ordered consumer of its own, under a generated name.
+// each partition through an ordered consumer of its own, under a generated name: driftLag sums them.
 var followedConsumers = []struct{ stream, durable string }{
 	{stream.Events, "scorer"}, {stream.Events, "writer-events"}, {stream.Scored, "writer-scored"},
 }
@@ -663,8 +663,29 @@ func (s *sampler) run(ctx context.Context) {
 			s.maxLag = max(s.maxLag, lag)
 			parts = append(parts, fmt.Sprintf("%s=%d", c.durable, lag))
 		}
+		if lag, ok := driftLag(ctx, s.js); ok {
+			parts = append(parts, fmt.Sprintf("drift=%d", lag))
+		}
 		s.timeline = append(s.timeline, fmt.Sprintf("t=%3.0fs %s", time.Since(start).Seconds(), strings.Join(parts, " ")))
 	}
+}
+
+// driftLag is how many SCORED messages drift's partitions have yet to read: the pending
+// messages of the stream's consumers that are not durable, which are drift's ordered consumers.
+// One listing request a second; false when the listing fails.
+func driftLag(ctx context.Context, js jetstream.JetStream) (uint64, bool) {
+	scored, err := js.Stream(ctx, stream.Scored)
+	if err != nil {
+		return 0, false
+	}
+	var lag uint64
+	list := scored.ListConsumers(ctx)
+	for info := range list.Info() {
+		if info.Config.Durable == "" {
+			lag += info.NumPending + uint64(info.NumAckPending)
+		}
+	}
+	return lag, list.Err() == nil
 }
 
 // selfCPU is the user+system CPU seconds this process has spent.

@@ -238,7 +238,7 @@ func printTable(js, ch bench.Result, rows []row, full bench.PipelineResult) {
 			alert, r.cpu, chCPU, r.generatorCPU, r.rssMiB, r.lag, r.published, r.stored, r.scored, r.deadLetters)
 	}
 	printProcesses(rows)
-	fmt.Printf("\nconsumer lag of the max-rate run (pending + unacked, sampled each second):\n")
+	fmt.Printf("\nconsumer lag of the max-rate run (pending + unacked, sampled each second; events for the scorer and\nwriter-events, packed SCORED messages for writer-scored and drift):\n")
 	for _, l := range full.LagTimeline {
 		fmt.Println("  " + l)
 	}
