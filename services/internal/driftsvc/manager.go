@@ -208,7 +208,7 @@ func (m *Manager) balance(ctx context.Context) {
 			continue
 		}
 		m.owned[n], m.revs[n] = p, rev
-		m.d.Log.Info("took over drift partition", "partition", n, "replica", m.cfg.ReplicaID, "from_sequence", p.seq+1)
+		m.d.Log.Info("took over drift partition", "partition", n, "replica", m.cfg.ReplicaID, "from_sequence", p.from)
 	}
 	m.ownedGauge.Set(float64(len(m.owned)))
 }

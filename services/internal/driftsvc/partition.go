@@ -44,6 +44,7 @@ type partition struct {
 	engine *drift.Engine
 
 	seq       uint64
+	from      uint64 // the first sequence read, fixed before the partition runs
 	gen       uint64 // generation of the last checkpoint
 	watermark time.Time
 	lastSeen  time.Time
@@ -97,7 +98,7 @@ func startPartition(ctx context.Context, m *Manager, n int) (*partition, error) 
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	p.cancel, p.saved, p.lastSeen = cancel, time.Now(), time.Now()
+	p.cancel, p.saved, p.lastSeen, p.from = cancel, time.Now(), time.Now(), p.seq+1
 	go p.run(runCtx, msgs)
 	return p, nil
 }
