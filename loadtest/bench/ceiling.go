@@ -138,10 +138,11 @@ func RawJetStream(ctx context.Context, bodies [][]byte, fsync bool) (Result, err
 // RawClickHouse inserts the events into model_calls in batches of batchSize, the store's own
 // insert path with nothing around it: ClickHouse's ceiling for these rows on this machine.
 func RawClickHouse(ctx context.Context, conn driver.Conn, events []*event.Event, batchSize int) (Result, error) {
+	inserter := &store.Inserter{} // as the writer inserts
 	start := time.Now()
 	for i := 0; i < len(events); i += batchSize {
 		end := min(i+batchSize, len(events))
-		if err := store.InsertModelCalls(ctx, conn, events[i:end]); err != nil {
+		if err := inserter.ModelCalls(ctx, conn, events[i:end]); err != nil {
 			return Result{}, err
 		}
 	}

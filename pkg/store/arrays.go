@@ -15,8 +15,9 @@ var scoreArrayTypes = [...]column.Type{"Array(String)", "Array(String)", "Array(
 	"Array(String)", "Array(String)"}
 
 // fillScoreArrays fills the empty metric_* columns cols with one row per record, writing the
-// offsets and elements of each array straight into its ch-go columns, room made once.
-func fillScoreArrays(cols []column.Interface, records []*event.Scored) error {
+// offsets and elements of each array straight into its ch-go columns, room made once; the
+// string elements go into arrays lent by buffers.
+func fillScoreArrays(cols []column.Interface, records []*event.Scored, buffers *columnBuffers) error {
 	a, err := scoreArrayColumns(cols)
 	if err != nil {
 		return err
@@ -37,6 +38,7 @@ func fillScoreArrays(cols []column.Interface, records []*event.Scored) error {
 		*o = slices.Grow(*o, rows)
 	}
 	for i, c := range [...]*proto.ColStr{a.names, a.kinds, a.labels, a.reasons} {
+		buffers.lend(c)
 		c.Buf = slices.Grow(c.Buf, text[i])
 		c.Pos = slices.Grow(c.Pos, elements)
 	}

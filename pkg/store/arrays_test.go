@@ -49,7 +49,7 @@ func arrayRows(cols []column.Interface) [][]event.Score {
 func checkArraysRoundTrip(t *testing.T, records []*event.Scored) {
 	t.Helper()
 	cols := metricColumns(t, scoreArrayTypes[:]...)
-	if err := fillScoreArrays(cols, records); err != nil {
+	if err := fillScoreArrays(cols, records, nil); err != nil {
 		t.Fatalf("fillScoreArrays: %v", err)
 	}
 	want := make([][]event.Score, len(records))
@@ -105,7 +105,7 @@ func TestFillScoreArraysRejectsOtherColumns(t *testing.T) {
 		{"not empty", full},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := fillScoreArrays(tc.cols, []*event.Scored{{Scores: []event.Score{{Metric: "m"}}}})
+			err := fillScoreArrays(tc.cols, []*event.Scored{{Scores: []event.Score{{Metric: "m"}}}}, nil)
 			if err == nil {
 				t.Fatal("fillScoreArrays = nil, want an error")
 			}

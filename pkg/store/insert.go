@@ -39,6 +39,10 @@ const insertAlerts = `INSERT INTO alerts (alert_id, fingerprint, sequence, state
 // outcome is unknown (a failed or cancelled Send may still have landed); the tables tolerate a retry.
 // The block is filled column by column: appending row by row boxes every value of every row.
 func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Event) error {
+	return insertModelCallsWith(ctx, conn, events, nil)
+}
+
+func insertModelCallsWith(ctx context.Context, conn driver.Conn, events []*event.Event, buffers *columnBuffers) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -47,6 +51,7 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		return fmt.Errorf("prepare insert into %s: %w", TableModelCalls, err)
 	}
 	defer batch.Abort()
+	defer buffers.reclaim()
 	events = modelCallsInKeyOrder(events)
 	n := len(events)
 	// Columns in the order of insertModelCalls: string columns share one array.
@@ -90,7 +95,7 @@ func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Eve
 		*keyOffsets, *valueOffsets = append(*keyOffsets, attributes), append(*valueOffsets, attributes)
 	}
 	for _, c := range modelCallsText {
-		if err := appendStrings(batch, c, text[c], TableModelCalls); err != nil {
+		if err := appendStrings(batch, c, text[c], TableModelCalls, buffers); err != nil {
 			return err
 		}
 	}
@@ -118,6 +123,10 @@ var modelCallsText = [...]int{0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 // InsertScores writes one scores row per scored record, its checks as parallel arrays, and adds
 // the records to the quality_5m rollup.
 func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored) error {
+	return insertScoresWith(ctx, conn, records, nil)
+}
+
+func insertScoresWith(ctx context.Context, conn driver.Conn, records []*event.Scored, buffers *columnBuffers) error {
 	if len(records) == 0 {
 		return nil
 	}
@@ -132,7 +141,8 @@ func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored
 		return fmt.Errorf("prepare insert into %s: %w", TableScores, err)
 	}
 	defer batch.Abort()
-	if err := fillScores(batch, records); err != nil {
+	defer buffers.reclaim()
+	if err := fillScores(batch, records, buffers); err != nil {
 		return err
 	}
 	if err := batch.Send(); err != nil {
@@ -143,7 +153,7 @@ func InsertScores(ctx context.Context, conn driver.Conn, records []*event.Scored
 
 // fillScores fills the block column by column: appending row by row boxes every value, and every
 // element of the metric arrays.
-func fillScores(batch driver.Batch, records []*event.Scored) error {
+func fillScores(batch driver.Batch, records []*event.Scored, buffers *columnBuffers) error {
 	blockColumns := batch.Columns()
 	if len(blockColumns) != scoresColumns {
 		return fmt.Errorf("fill insert into %s: the block has %d columns, want %d", TableScores, len(blockColumns), scoresColumns)
@@ -162,14 +172,14 @@ func fillScores(batch driver.Batch, records []*event.Scored) error {
 		text[6][i], text[7][i], text[8][i], text[9][i] = s.Model, s.PromptVersion, r.Source, r.RulesVersion
 	}
 	for _, c := range scoresText {
-		if err := appendStrings(batch, c, text[c], TableScores); err != nil {
+		if err := appendStrings(batch, c, text[c], TableScores, buffers); err != nil {
 			return err
 		}
 	}
 	if err := batch.Column(1).Append(times); err != nil {
 		return fmt.Errorf("append column 1 of %d rows to %s: %w", n, TableScores, err)
 	}
-	if err := fillScoreArrays(blockColumns[scoresText[len(scoresText)-1]+1:], records); err != nil {
+	if err := fillScoreArrays(blockColumns[scoresText[len(scoresText)-1]+1:], records, buffers); err != nil {
 		return fmt.Errorf("append metric arrays of %d rows to %s: %w", n, TableScores, err)
 	}
 	return nil
@@ -181,12 +191,14 @@ const scoresColumns = 16
 
 var scoresText = [...]int{0, 2, 3, 4, 5, 6, 7, 8, 9}
 
-// appendStrings appends the whole String column c of table, room made first for its bytes.
-func appendStrings(batch driver.Batch, c int, values []string, table string) error {
+// appendStrings appends the whole String column c of table, in arrays lent by buffers, room made
+// first for its bytes.
+func appendStrings(batch driver.Batch, c int, values []string, table string, buffers *columnBuffers) error {
 	col, err := protoColumn[proto.ColStr](batch.Columns()[c])
 	if err != nil {
 		return fmt.Errorf("append column %d of %d rows to %s: %w", c, len(values), table, err)
 	}
+	buffers.lend(col)
 	appendStrs(col, values)
 	return nil
 }

@@ -117,15 +117,17 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		}
 		return ev, err
 	}
+	// Each table's String columns keep their arrays from batch to batch.
+	inserter := &store.Inserter{}
 	events, err := newSource(ctx, d, cfg, stream.Events, DurableEvents, stream.EventsRoot, cfg.BatchSize, 0, decodeEvent,
-		sink[*event.Event]{conn: conn, table: store.TableModelCalls, rows: rows, insert: store.InsertModelCalls,
+		sink[*event.Event]{conn: conn, table: store.TableModelCalls, rows: rows, insert: inserter.ModelCalls,
 			key: func(e *event.Event) string { return e.EventID }})
 	if err != nil {
 		return nil, err
 	}
 	// A packed SCORED message holds many rows: it is skipped only when every one is stored.
 	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, scoredBytes(cfg.BatchSize), stream.ScoredDecoder(true),
-		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored(cfg.BatchSize),
+		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored(inserter, cfg.BatchSize),
 			keys: scoreKeys, size: func(recs []event.Scored) int { return len(recs) }})
 	if err != nil {
 		return nil, err
@@ -230,7 +232,7 @@ func scoredBytes(rows int) int { return rows << 7 }
 
 // insertScored returns an insert of the records of packed SCORED messages, rows at most per
 // INSERT: a fetch is bounded by compressed bytes, and records that compress well bring more.
-func insertScored(rows int) func(context.Context, driver.Conn, [][]event.Scored) error {
+func insertScored(inserter *store.Inserter, rows int) func(context.Context, driver.Conn, [][]event.Scored) error {
 	return func(ctx context.Context, conn driver.Conn, msgs [][]event.Scored) error {
 		n := 0
 		for _, recs := range msgs {
@@ -244,7 +246,7 @@ func insertScored(rows int) func(context.Context, driver.Conn, [][]event.Scored)
 		}
 		for len(flat) > 0 {
 			chunk := flat[:min(rows, len(flat))]
-			if err := store.InsertScores(ctx, conn, chunk); err != nil {
+			if err := inserter.Scores(ctx, conn, chunk); err != nil {
 				return err
 			}
 			flat = flat[len(chunk):]
