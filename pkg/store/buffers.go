@@ -12,7 +12,7 @@ import (
 
 // An Inserter inserts batches as InsertModelCalls and InsertScores do, and keeps the byte and
 // position arrays of their String columns from one batch to the next of the same table. A
-// 10,000-row model_calls batch of 1.5 KB events would otherwise allocate about 18 MB of them per
+// 10,000-row model_calls batch of 1.5 KB events would otherwise allocate about 17 MB of them per
 // insert, which the runtime clears first and the collector then frees. It keeps at most one
 // batch's worth per table; concurrent inserts of a table share it, the others allocating as before.
 type Inserter struct {
