@@ -25,26 +25,19 @@ type Cluster struct {
 func StartCluster(tb testing.TB, name string) *Cluster {
 	tb.Helper()
 	zk := StartZooKeeper(tb)
-	// Each replica's config lists both, so every port is picked before either server starts.
-	ports := make([]Ports, 2)
-	for i := range ports {
-		p, err := PickPorts()
-		if err != nil {
+	c := &Cluster{Name: name, ZooKeeper: zk}
+	for attempt := 1; ; attempt++ {
+		replicas, err := startReplicas(tb, name, zk)
+		if err == nil {
+			c.Replicas = replicas
+			break
+		}
+		// A port picked for a replica can be taken by another test's server before the replica
+		// binds it: pick them all again.
+		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
 			tb.Fatal(err)
 		}
-		ports[i] = p
-	}
-	c := &Cluster{Name: name, ZooKeeper: zk}
-	for i := range ports {
-		replica := fmt.Sprintf("r%d", i+1)
-		s, err := startServer(tb.TempDir(), ports[i], func(dir string, p Ports) (string, error) {
-			return BaseConfig(dir, p) + OpenUsers + ClusterConfig(name, replica, p, zk, ports) + "</yandex>\n", nil
-		})
-		if err != nil {
-			tb.Fatalf("start replica %s: %v", replica, err)
-		}
-		tb.Cleanup(s.Discard)
-		c.Replicas = append(c.Replicas, s)
+		tb.Logf("%v; starting the replicas again on other ports", err)
 	}
 	for i, s := range c.Replicas {
 		if err := waitZooKeeperSession(s, 30*time.Second); err != nil {
@@ -52,6 +45,36 @@ func StartCluster(tb testing.TB, name string) *Cluster {
 		}
 	}
 	return c
+}
+
+// startReplicas starts the two replicas of cluster name; when one fails, those started are
+// discarded.
+func startReplicas(tb testing.TB, name string, zk *ZooKeeper) ([]*Server, error) {
+	// Each replica's config lists both, so every port is picked before either server starts.
+	ports := make([]Ports, 2)
+	for i := range ports {
+		p, err := PickPorts()
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = p
+	}
+	var replicas []*Server
+	for i := range ports {
+		replica := fmt.Sprintf("r%d", i+1)
+		s, err := startServer(tb.TempDir(), ports[i], func(dir string, p Ports) (string, error) {
+			return BaseConfig(dir, p) + OpenUsers + ClusterConfig(name, replica, p, zk, ports) + "</yandex>\n", nil
+		})
+		if err != nil {
+			for _, started := range replicas {
+				started.Discard()
+			}
+			return nil, fmt.Errorf("start replica %s: %w", replica, err)
+		}
+		tb.Cleanup(s.Discard)
+		replicas = append(replicas, s)
+	}
+	return replicas, nil
 }
 
 // StartClusterFor starts a cluster as StartCluster does and runs first, the test's first ON
