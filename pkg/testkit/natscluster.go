@@ -15,37 +15,20 @@ import (
 // node's client URL.
 func NATSCluster(tb testing.TB) []string {
 	tb.Helper()
-	routes := make([]*url.URL, 3)
-	clusterPorts := make([]int, 3)
-	for i := range routes {
-		port, err := freePort()
-		if err != nil {
-			tb.Fatalf("find a free port: %v", err)
+	var nodes []*server.Server
+	for attempt := 1; ; attempt++ {
+		var err error
+		if nodes, err = startNATSNodes(tb); err == nil {
+			break
 		}
-		clusterPorts[i] = port
-		routes[i] = &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i])}
-	}
-	nodes := make([]*server.Server, 3)
-	urls := make([]string, 3)
-	for i := range nodes {
-		opts := jetStreamOptions(fmt.Sprintf("n%d", i), tb.TempDir(), -1)
-		opts.Cluster = server.ClusterOpts{Name: "vigil-test", Host: "127.0.0.1", Port: clusterPorts[i]}
-		opts.Routes = routes
-		ns, err := server.NewServer(opts)
-		if err != nil {
-			tb.Fatalf("create NATS node %d: %v", i, err)
+		// A route port picked for a node can be taken by another test before the node binds it.
+		if attempt == 3 {
+			tb.Fatal(err)
 		}
-		ns.Start()
-		tb.Cleanup(func() {
-			ns.Shutdown()
-			ns.WaitForShutdown()
-		})
-		nodes[i] = ns
+		tb.Logf("%v; starting the nodes again on other ports", err)
 	}
+	urls := make([]string, len(nodes))
 	for i, ns := range nodes {
-		if !ns.ReadyForConnections(10 * time.Second) {
-			tb.Fatalf("NATS node %d not ready after 10s", i)
-		}
 		urls[i] = ns.ClientURL()
 	}
 	// A formed meta group is not enough: the leader places a replicated stream only on peers it
@@ -64,4 +47,48 @@ func NATSCluster(tb testing.TB) []string {
 		return leaderSeesAll
 	}, "the NATS cluster (%s) never formed", strings.Join(urls, ","))
 	return urls
+}
+
+// startNATSNodes starts the three nodes on route ports picked first, since each lists all three;
+// when one is not ready, all are shut down.
+func startNATSNodes(tb testing.TB) ([]*server.Server, error) {
+	routes := make([]*url.URL, 3)
+	clusterPorts := make([]int, 3)
+	for i := range routes {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		clusterPorts[i] = port
+		routes[i] = &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i])}
+	}
+	nodes := make([]*server.Server, 3)
+	shutdown := func() {
+		for _, ns := range nodes {
+			if ns != nil {
+				ns.Shutdown()
+				ns.WaitForShutdown()
+			}
+		}
+	}
+	for i := range nodes {
+		opts := jetStreamOptions(fmt.Sprintf("n%d", i), tb.TempDir(), -1)
+		opts.Cluster = server.ClusterOpts{Name: "vigil-test", Host: "127.0.0.1", Port: clusterPorts[i]}
+		opts.Routes = routes
+		ns, err := server.NewServer(opts)
+		if err != nil {
+			shutdown()
+			return nil, fmt.Errorf("create NATS node %d: %w", i, err)
+		}
+		ns.Start()
+		nodes[i] = ns
+	}
+	for i, ns := range nodes {
+		if !ns.ReadyForConnections(10 * time.Second) {
+			shutdown()
+			return nil, fmt.Errorf("NATS node %d not ready after 10s (its route port %d may be taken)", i, clusterPorts[i])
+		}
+	}
+	tb.Cleanup(shutdown)
+	return nodes, nil
 }
