@@ -43,9 +43,13 @@ func TestDriftLagSumsOnlyOrderedConsumers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	scored, err := js.Stream(ctx, stream.Scored)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// p0 holds three messages, p1 two; the durable's five are not drift's.
 	testkit.Eventually(t, 10*time.Second, func() bool {
-		lag, ok := driftLag(ctx, js)
+		lag, ok := driftLag(ctx, scored)
 		return ok && lag == 5
 	}, "drift's lag never summed its two ordered consumers' five pending messages")
 }

@@ -621,6 +621,7 @@ type sampler struct {
 	chStart  float64 // its CPU seconds when the run began
 	chCPU    float64
 	js       jetstream.JetStream
+	scored   jetstream.Stream // looked up once, for drift's lag
 	procs    *processWatch
 	cpu      float64
 	peakRSS  int64
@@ -663,19 +664,21 @@ func (s *sampler) run(ctx context.Context) {
 			s.maxLag = max(s.maxLag, lag)
 			parts = append(parts, fmt.Sprintf("%s=%d", c.durable, lag))
 		}
-		if lag, ok := driftLag(ctx, s.js); ok {
+		if s.scored == nil {
+			s.scored, _ = s.js.Stream(ctx, stream.Scored)
+		}
+		if lag, ok := driftLag(ctx, s.scored); ok {
 			parts = append(parts, fmt.Sprintf("drift=%d", lag))
 		}
 		s.timeline = append(s.timeline, fmt.Sprintf("t=%3.0fs %s", time.Since(start).Seconds(), strings.Join(parts, " ")))
 	}
 }
 
-// driftLag is how many SCORED messages drift's partitions have yet to read: the pending
-// messages of the stream's consumers that are not durable, which are drift's ordered consumers.
-// One listing request a second; false when the listing fails.
-func driftLag(ctx context.Context, js jetstream.JetStream) (uint64, bool) {
-	scored, err := js.Stream(ctx, stream.Scored)
-	if err != nil {
+// driftLag is how many messages drift's partitions have yet to read from scored (the SCORED
+// stream): the pending messages of its consumers that are not durable, which are drift's
+// ordered consumers. One listing request; false when there is no stream or the listing fails.
+func driftLag(ctx context.Context, scored jetstream.Stream) (uint64, bool) {
+	if scored == nil {
 		return 0, false
 	}
 	var lag uint64
