@@ -42,20 +42,17 @@ func StartClickHouse() (*ClickHouse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse-server not found on PATH; %s", InstallHint)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
+	return onFreshPorts(func() (*ClickHouse, error) {
 		dir, err := os.MkdirTemp("", "vigil-clickhouse-")
 		if err != nil {
 			return nil, fmt.Errorf("create clickhouse dir: %w", err)
 		}
 		ch, err := startClickHouse(bin, dir)
-		if err == nil {
-			return ch, nil
+		if err != nil {
+			os.RemoveAll(dir)
 		}
-		os.RemoveAll(dir)
-		lastErr = err // usually a port taken between picking and binding: retry with new ports
-	}
-	return nil, lastErr
+		return ch, err
+	}, anyError)
 }
 
 func startClickHouse(bin, dir string) (*ClickHouse, error) {
@@ -257,6 +254,24 @@ func MainWithClickHouse(m *testing.M, ch **ClickHouse) int {
 	defer srv.Stop()
 	return m.Run()
 }
+
+// portAttempts is how many times a server is started on ports picked anew. A port found free can
+// be bound by another test's server before ours binds it, so a failed start is tried again.
+const portAttempts = 3
+
+// onFreshPorts calls start, which picks its ports each time, until it succeeds, retry turns its
+// error down, or it has failed portAttempts times, and returns the last outcome.
+func onFreshPorts[T any](start func() (T, error), retry func(error) bool) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := start()
+		if err == nil || attempt == portAttempts || !retry(err) {
+			return v, err
+		}
+	}
+}
+
+// anyError retries every failed start: usually a port taken between picking and binding.
+func anyError(error) bool { return true }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -25,20 +25,17 @@ type Cluster struct {
 func StartCluster(tb testing.TB, name string) *Cluster {
 	tb.Helper()
 	zk := StartZooKeeper(tb)
-	c := &Cluster{Name: name, ZooKeeper: zk}
-	for attempt := 1; ; attempt++ {
-		replicas, err := startReplicas(tb, name, zk)
-		if err == nil {
-			c.Replicas = replicas
-			break
-		}
-		// A port picked for a replica can be taken by another test's server before the replica
-		// binds it: pick them all again.
-		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
-			tb.Fatal(err)
+	replicas, err := onFreshPorts(func() ([]*Server, error) { return startReplicas(tb, name, zk) }, func(err error) bool {
+		if !strings.Contains(err.Error(), "Address already in use") {
+			return false
 		}
 		tb.Logf("%v; starting the replicas again on other ports", err)
+		return true
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
+	c := &Cluster{Name: name, ZooKeeper: zk, Replicas: replicas}
 	for i, s := range c.Replicas {
 		if err := waitZooKeeperSession(s, 30*time.Second); err != nil {
 			tb.Fatalf("replica r%d: %v", i+1, err)

@@ -15,17 +15,12 @@ import (
 // node's client URL.
 func NATSCluster(tb testing.TB) []string {
 	tb.Helper()
-	var nodes []*server.Server
-	for attempt := 1; ; attempt++ {
-		var err error
-		if nodes, err = startNATSNodes(tb); err == nil {
-			break
-		}
-		// A route port picked for a node can be taken by another test before the node binds it.
-		if attempt == 3 {
-			tb.Fatal(err)
-		}
+	nodes, err := onFreshPorts(func() ([]*server.Server, error) { return startNATSNodes(tb) }, func(err error) bool {
 		tb.Logf("%v; starting the nodes again on other ports", err)
+		return true
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	urls := make([]string, len(nodes))
 	for i, ns := range nodes {

@@ -45,17 +45,12 @@ func RequireZooKeeper(tb testing.TB) string {
 func StartZooKeeper(tb testing.TB) *ZooKeeper {
 	tb.Helper()
 	script := RequireZooKeeper(tb)
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		zk, err := startZooKeeper(script, tb.TempDir())
-		if err == nil {
-			tb.Cleanup(zk.Stop)
-			return zk
-		}
-		lastErr = err // usually a port taken between picking and binding
+	zk, err := onFreshPorts(func() (*ZooKeeper, error) { return startZooKeeper(script, tb.TempDir()) }, anyError)
+	if err != nil {
+		tb.Fatalf("start ZooKeeper: %v", err)
 	}
-	tb.Fatalf("start ZooKeeper: %v", lastErr)
-	return nil
+	tb.Cleanup(zk.Stop)
+	return zk
 }
 
 func startZooKeeper(script, dir string) (*ZooKeeper, error) {
