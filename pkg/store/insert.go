@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -53,25 +54,77 @@ func insertModelCallsWith(ctx context.Context, conn driver.Conn, events []*event
 	defer batch.Abort()
 	defer buffers.reclaim()
 	events = modelCallsInKeyOrder(events)
-	n := len(events)
-	// Columns in the order of insertModelCalls: string columns share one array.
-	var text [modelCallsColumns][]string
-	all := make([]string, len(modelCallsText)*n)
+	block, err := newModelCallsBlock(batch, min(len(events), blockRows), buffers)
+	if err != nil {
+		return err
+	}
+	for rows := range slices.Chunk(events, blockRows) {
+		if err := block.fill(rows); err != nil {
+			return err
+		}
+		if err := batch.Flush(); err != nil {
+			return fmt.Errorf("insert %d rows into %s: %w", len(events), TableModelCalls, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", len(events), TableModelCalls, err)
+	}
+	return nil
+}
+
+// blockRows is how many rows an insert sends per block. ClickHouse squashes the blocks of one
+// INSERT into one part, so parts stay as large as the batch, while the client encodes,
+// compresses and keeps in memory one block at a time. Each connection keeps its encode and
+// compress buffers at the largest block it sent: with whole batches of 10,000 events of 1.5 KB
+// as one block, the writer's connections kept about 80 MB.
+const blockRows = 1000
+
+// modelCallsBlock fills the columns of a model_calls insert one block at a time, in arrays
+// made once per insert. The block is filled column by column: appending row by row boxes every
+// value of every row.
+type modelCallsBlock struct {
+	batch                    driver.Batch
+	text                     [modelCallsColumns][]string
+	strs                     [modelCallsColumns]*proto.ColStr
+	times                    []time.Time
+	latency, ttft, cost      []float64
+	inTokens, outTokens      []uint64
+	keyOffsets, valueOffsets *proto.ColUInt64
+	attrKeys, attrValues     *proto.ColStr
+}
+
+func newModelCallsBlock(batch driver.Batch, rows int, buffers *columnBuffers) (*modelCallsBlock, error) {
+	b := &modelCallsBlock{batch: batch}
+	columns := batch.Columns()
+	// String columns share one array.
+	all := make([]string, len(modelCallsText)*rows)
 	for i, c := range modelCallsText {
-		text[c] = all[i*n : (i+1)*n : (i+1)*n]
+		b.text[c] = all[i*rows : (i+1)*rows : (i+1)*rows]
+		col, err := protoColumn[proto.ColStr](columns[c])
+		if err != nil {
+			return nil, fmt.Errorf("fill column %d of %s: %w", c, TableModelCalls, err)
+		}
+		buffers.lend(col)
+		b.strs[c] = col
 	}
-	times := make([]time.Time, n)
-	latency, ttft, cost := make([]float64, n), make([]float64, n), make([]float64, n)
-	inTokens, outTokens := make([]uint64, n), make([]uint64, n)
-	keyOffsets, attrKeys, err := arrayColumn[proto.ColStr](batch.Columns()[30])
-	if err != nil {
-		return fmt.Errorf("append attributes to %s: %w", TableModelCalls, err)
+	b.times = make([]time.Time, rows)
+	b.latency, b.ttft, b.cost = make([]float64, rows), make([]float64, rows), make([]float64, rows)
+	b.inTokens, b.outTokens = make([]uint64, rows), make([]uint64, rows)
+	var err error
+	if b.keyOffsets, b.attrKeys, err = arrayColumn[proto.ColStr](columns[30]); err != nil {
+		return nil, fmt.Errorf("append attributes to %s: %w", TableModelCalls, err)
 	}
-	valueOffsets, attrValues, err := arrayColumn[proto.ColStr](batch.Columns()[31])
-	if err != nil {
-		return fmt.Errorf("append attributes to %s: %w", TableModelCalls, err)
+	if b.valueOffsets, b.attrValues, err = arrayColumn[proto.ColStr](columns[31]); err != nil {
+		return nil, fmt.Errorf("append attributes to %s: %w", TableModelCalls, err)
 	}
-	attributes := uint64(0)
+	return b, nil
+}
+
+// fill appends one block of events; the block must be empty (new, or flushed).
+func (b *modelCallsBlock) fill(events []*event.Event) error {
+	n := len(events)
+	text := &b.text
+	attributes := uint64(0) // array offsets count from the start of the block
 	for i, ev := range events {
 		s := ev.Series()
 		messages, err := jsonOrEmpty(ev.Messages, len(ev.Messages))
@@ -82,34 +135,29 @@ func insertModelCallsWith(ctx context.Context, conn driver.Conn, events []*event
 		if err != nil {
 			return err
 		}
-		text[0][i], times[i], text[2][i], text[3][i], text[4][i], text[5][i] = ev.EventID, ev.Timestamp, s.App, s.Environment, s.Feature, ev.Stage
+		text[0][i], b.times[i], text[2][i], text[3][i], text[4][i], text[5][i] = ev.EventID, ev.Timestamp, s.App, s.Environment, s.Feature, ev.Stage
 		text[6][i], text[7][i], text[8][i], text[9][i], text[10][i] = ev.TraceID, ev.SpanID, ev.ParentSpanID, ev.Provider, ev.Model
 		text[11][i], text[12][i], text[13][i], text[14][i], text[15][i] = ev.PromptID, s.PromptVersion, ev.Input, messages, ev.Output
 		text[16][i], text[17][i], text[18][i], text[19][i] = ev.SystemInstructions, ev.Expected, passages, ev.OutputSchema
-		latency[i], ttft[i], inTokens[i], outTokens[i], cost[i] = ev.LatencyMS, ev.TTFTMS, uint64(ev.InputTokens), uint64(ev.OutputTokens), ev.CostUSD
+		b.latency[i], b.ttft[i], b.inTokens[i], b.outTokens[i], b.cost[i] = ev.LatencyMS, ev.TTFTMS, uint64(ev.InputTokens), uint64(ev.OutputTokens), ev.CostUSD
 		text[25][i], text[26][i], text[27][i], text[28][i], text[29][i] = ev.FinishReason, ev.Status, ev.Error, ev.UserID, ev.SessionID
 		keys, values := sortedPairs(ev.Attributes)
-		attrKeys.AppendArr(keys)
-		attrValues.AppendArr(values)
+		b.attrKeys.AppendArr(keys)
+		b.attrValues.AppendArr(values)
 		attributes += uint64(len(keys))
-		*keyOffsets, *valueOffsets = append(*keyOffsets, attributes), append(*valueOffsets, attributes)
+		*b.keyOffsets, *b.valueOffsets = append(*b.keyOffsets, attributes), append(*b.valueOffsets, attributes)
 	}
 	for _, c := range modelCallsText {
-		if err := appendStrings(batch, c, text[c], TableModelCalls, buffers); err != nil {
-			return err
-		}
+		appendStrs(b.strs[c], text[c][:n])
 	}
-	columns := [modelCallsColumns]any{1: times, 20: latency, 21: ttft, 22: inTokens, 23: outTokens, 24: cost}
+	columns := [modelCallsColumns]any{1: b.times[:n], 20: b.latency[:n], 21: b.ttft[:n], 22: b.inTokens[:n], 23: b.outTokens[:n], 24: b.cost[:n]}
 	for c, values := range columns {
 		if values == nil {
 			continue // the text columns and the attribute arrays, appended above
 		}
-		if err := batch.Column(c).Append(values); err != nil {
+		if err := b.batch.Column(c).Append(values); err != nil {
 			return fmt.Errorf("append column %d of %d rows to %s: %w", c, n, TableModelCalls, err)
 		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into %s: %w", n, TableModelCalls, err)
 	}
 	return nil
 }
@@ -142,8 +190,13 @@ func insertScoresWith(ctx context.Context, conn driver.Conn, records []*event.Sc
 	}
 	defer batch.Abort()
 	defer buffers.reclaim()
-	if err := fillScores(batch, records, buffers); err != nil {
-		return err
+	for rows := range slices.Chunk(records, blockRows) {
+		if err := fillScores(batch, rows, buffers); err != nil {
+			return err
+		}
+		if err := batch.Flush(); err != nil {
+			return fmt.Errorf("insert %d rows into %s: %w", len(records), TableScores, err)
+		}
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert %d rows into %s: %w", len(records), TableScores, err)
@@ -151,7 +204,7 @@ func insertScoresWith(ctx context.Context, conn driver.Conn, records []*event.Sc
 	return nil
 }
 
-// fillScores fills the block column by column: appending row by row boxes every value, and every
+// fillScores fills the empty block column by column: appending row by row boxes every value, and every
 // element of the metric arrays.
 func fillScores(batch driver.Batch, records []*event.Scored, buffers *columnBuffers) error {
 	blockColumns := batch.Columns()
