@@ -25,7 +25,7 @@ import (
 
 // Config is the writer's configuration.
 type Config struct {
-	BatchSize     int           `envconfig:"WRITER_BATCH_SIZE" default:"10000" desc:"rows per INSERT at most (events and scores; alerts use a tenth)"`
+	BatchSize     int           `envconfig:"WRITER_BATCH_SIZE" default:"20000" desc:"rows per INSERT at most (events and scores; alerts use a tenth)"`
 	FlushInterval time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"1s" desc:"longest wait to fill a batch before inserting what arrived"`
 	AckWait       time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"time before an unacknowledged message is redelivered; kept alive while an insert is retried"`
 	AdminAddr     string        `envconfig:"WRITER_ADMIN_ADDR" default:":9104" desc:"listen address of the writer's /metrics, /healthz and /readyz"`
