@@ -21,7 +21,7 @@ type Dev struct {
 	AdminAddr string `envconfig:"DEV_ADMIN_ADDR" default:":9100" desc:"listen address of vigil dev's /metrics, /healthz and /readyz"`
 	DemoRate  int    `envconfig:"DEV_DEMO_RATE" default:"40" desc:"events per second the demo traffic generator publishes"`
 	NATSFsync bool   `envconfig:"DEV_NATS_FSYNC" default:"false" desc:"fsync the embedded JetStream store on every write (the durable mode; see README, Durability)"`
-	MemoryMiB int    `envconfig:"DEV_MEMORY_LIMIT_MIB" default:"768" desc:"soft limit of vigil dev's Go heap in MiB (the garbage collector works harder near it; 0 turns it off; GOMEMLIMIT, when set, wins); under it the collector waits for the heap to grow by twice the live data (GOGC=200) unless GOGC is set"`
+	MemoryMiB int    `envconfig:"DEV_MEMORY_LIMIT_MIB" default:"896" desc:"soft limit of vigil dev's Go heap in MiB (the garbage collector works harder near it; 0 turns it off; GOMEMLIMIT, when set, wins); under it the collector waits for the heap to grow by twice the live data (GOGC=200) unless GOGC is set"`
 }
 
 // Validate reports every bad field at once.
