@@ -41,7 +41,7 @@ type Streams struct {
 	Replicas   int           `envconfig:"STREAM_REPLICAS" default:"1" desc:"replicas of every stream (3 on a cluster)"`
 	MaxAge     time.Duration `envconfig:"STREAM_MAX_AGE" default:"168h" desc:"oldest message a stream keeps"`
 	MaxBytes   int64         `envconfig:"STREAM_MAX_BYTES" default:"-1" desc:"bytes a stream keeps before refusing publishes (-1: no limit)"`
-	Duplicates time.Duration `envconfig:"STREAM_DUPLICATES" default:"2m" desc:"de-duplication window for Nats-Msg-Id"`
+	Duplicates time.Duration `envconfig:"STREAM_DUPLICATES" default:"30s" desc:"de-duplication window for Nats-Msg-Id: a copy published again within it is dropped"`
 	Partitions int           `envconfig:"SCORED_PARTITIONS" default:"16" desc:"partitions of the scored stream (series hashed over them)"`
 	MaxEvent   int           `envconfig:"MAX_EVENT_BYTES" default:"262144" desc:"largest accepted event; larger ones are dead-lettered"`
 }
