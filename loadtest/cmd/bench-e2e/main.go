@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/kelseyhightower/envconfig"
 
 	"github.com/vigilhq/vigil/loadtest/bench"
 	"github.com/vigilhq/vigil/loadtest/gen"
+	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/store"
 	"github.com/vigilhq/vigil/pkg/testkit"
@@ -190,7 +192,29 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	if fsync {
 		fmt.Printf("\n%s: %.0f events/s (the fsync row's JetStream ratio is against this)\n", rawJSSync.Name, rawJSSync.PerSecond())
 	}
+	if window := duplicatesWindow(env); target.natsURL == "" && d < 2*window {
+		fmt.Printf("\nnote: each run published for %v, less than twice the %v de-duplication window. The NATS server keeps\n"+
+			"every message id of the window, so its memory, and the collector's work, grew for the first %v of\n"+
+			"each run: the rates above are higher than a run of -duration %v or more sustains.\n", d, window, window, 2*window)
+	}
 	return nil
+}
+
+// duplicatesWindow is the JetStream de-duplication window the pipeline runs with: the
+// environment's and env's VIGIL_STREAM_DUPLICATES, or the default.
+func duplicatesWindow(env []string) time.Duration {
+	var s config.Streams
+	if err := envconfig.Process("VIGIL", &s); err != nil {
+		return 0
+	}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "VIGIL_STREAM_DUPLICATES="); ok {
+			if w, err := time.ParseDuration(v); err == nil {
+				s.Duplicates = w
+			}
+		}
+	}
+	return s.Duplicates
 }
 
 type row struct {
