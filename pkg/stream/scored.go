@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
@@ -159,7 +160,17 @@ func (p *scoredPack) msg(dst *[]byte) *nats.Msg {
 // share the message's memory; set it only where the records do not outlive the batch.
 func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 	return func(m jetstream.Msg) ([]event.Scored, error) {
-		body, err := decompressBody(m.Headers().Get(EncodingHeader), m.Data())
+		var body []byte
+		var err error
+		if alias {
+			body, err = decompressBody(m.Headers().Get(EncodingHeader), m.Data(), nil)
+		} else {
+			// Records that copy their strings out leave the body behind: its buffer serves the
+			// next message.
+			buf := bodyBuffers.Get().(*[]byte)
+			defer putBodyBuffer(buf)
+			body, err = decompressBody(m.Headers().Get(EncodingHeader), m.Data(), buf)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -186,11 +197,25 @@ func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 // DecodedBody returns a message's body as its producer wrote it, before compression: the body
 // itself unless the EncodingHeader names a compression. For people reading dead letters.
 func DecodedBody(h nats.Header, data []byte) ([]byte, error) {
-	return decompressBody(h.Get(EncodingHeader), data)
+	return decompressBody(h.Get(EncodingHeader), data, nil)
 }
 
-// decompressBody returns a body compressed as encoding (an EncodingHeader value) says.
-func decompressBody(encoding string, data []byte) ([]byte, error) {
+// bodyBuffers hold decompressed bodies for decoders that copy what they keep.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody keeps an outsized body's buffer out of the pool: packed messages decompress to
+// about 1.7 KB a record, a few hundred KB each.
+const maxPooledBody = 1 << 20
+
+func putBodyBuffer(buf *[]byte) {
+	if cap(*buf) <= maxPooledBody {
+		bodyBuffers.Put(buf)
+	}
+}
+
+// decompressBody returns a body compressed as encoding (an EncodingHeader value) says,
+// decompressed into *buf when buf is set (growing it as needed), into new memory otherwise.
+func decompressBody(encoding string, data []byte, buf *[]byte) ([]byte, error) {
 	switch encoding {
 	case "":
 		return data, nil
@@ -202,8 +227,15 @@ func decompressBody(encoding string, data []byte) ([]byte, error) {
 		if n > maxDecodedBody {
 			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("claims to expand to %d bytes, over the %d a packed message may hold", n, maxDecodedBody)}
 		}
+		var dst []byte
+		if buf != nil {
+			*buf = slices.Grow((*buf)[:0], n)
+			dst = (*buf)[:n]
+		} else {
+			dst = make([]byte, n)
+		}
 		// S2's decoder reads Snappy (and S2, which nothing here writes).
-		body, err := s2.Decode(make([]byte, n), data)
+		body, err := s2.Decode(dst, data)
 		if err != nil {
 			return nil, &event.FieldError{Field: "body", Reason: fmt.Sprintf("is not Snappy-compressed as the %s header says: %v", EncodingHeader, err)}
 		}
