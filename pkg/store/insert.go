@@ -58,16 +58,22 @@ func insertModelCallsWith(ctx context.Context, conn driver.Conn, events []*event
 	if err != nil {
 		return err
 	}
-	for rows := range slices.Chunk(events, blockRows) {
-		if err := block.fill(rows); err != nil {
+	return sendInBlocks(batch, TableModelCalls, events, block.fill)
+}
+
+// sendInBlocks fills batch with rows blockRows at a time, sending each block as it is filled,
+// and ends the insert.
+func sendInBlocks[T any](batch driver.Batch, table string, rows []T, fill func([]T) error) error {
+	for block := range slices.Chunk(rows, blockRows) {
+		if err := fill(block); err != nil {
 			return err
 		}
 		if err := batch.Flush(); err != nil {
-			return fmt.Errorf("insert %d rows into %s: %w", len(events), TableModelCalls, err)
+			return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into %s: %w", len(events), TableModelCalls, err)
+		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
 	}
 	return nil
 }
@@ -190,18 +196,9 @@ func insertScoresWith(ctx context.Context, conn driver.Conn, records []*event.Sc
 	}
 	defer batch.Abort()
 	defer buffers.reclaim()
-	for rows := range slices.Chunk(records, blockRows) {
-		if err := fillScores(batch, rows, buffers); err != nil {
-			return err
-		}
-		if err := batch.Flush(); err != nil {
-			return fmt.Errorf("insert %d rows into %s: %w", len(records), TableScores, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into %s: %w", len(records), TableScores, err)
-	}
-	return nil
+	return sendInBlocks(batch, TableScores, records, func(block []*event.Scored) error {
+		return fillScores(batch, block, buffers)
+	})
 }
 
 // fillScores fills the empty block column by column: appending row by row boxes every value, and every
