@@ -36,9 +36,9 @@ const insertAlerts = `INSERT INTO alerts (alert_id, fingerprint, sequence, state
 	baseline_source, baseline_prompt_version, baseline_model, current_value, current_n, window_start,
 	window_end, example_event_ids, label_keys, label_values)`
 
-// InsertModelCalls writes one model_calls row per event in a single INSERT. An error means the
-// outcome is unknown (a failed or cancelled Send may still have landed); the tables tolerate a retry.
-// The block is filled column by column: appending row by row boxes every value of every row.
+// InsertModelCalls writes one model_calls row per event in a single INSERT, sent in blocks of
+// blockRows rows. An error means the outcome is unknown (a failed or cancelled insert may still
+// have landed); the tables tolerate a retry.
 func InsertModelCalls(ctx context.Context, conn driver.Conn, events []*event.Event) error {
 	return insertModelCallsWith(ctx, conn, events, nil)
 }
