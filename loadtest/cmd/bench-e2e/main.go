@@ -194,7 +194,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	}
 	if window := duplicatesWindow(env); target.natsURL == "" && d < 2*window {
 		fmt.Printf("\nnote: each run published for %v, less than twice the %v de-duplication window. The NATS server keeps\n"+
-			"every message id of the window, so its memory, and the collector's work, grew for the first %v of\n"+
+			"every message id of the window, so its memory, and the collector's work, grew for at least the first %v of\n"+
 			"each run: the rates above are higher than a run of -duration %v or more sustains.\n", d, window, window, 2*window)
 	}
 	return nil
