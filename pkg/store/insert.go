@@ -196,40 +196,57 @@ func insertScoresWith(ctx context.Context, conn driver.Conn, records []*event.Sc
 	}
 	defer batch.Abort()
 	defer buffers.reclaim()
-	return sendInBlocks(batch, TableScores, records, func(block []*event.Scored) error {
-		return fillScores(batch, block, buffers)
-	})
+	block := newScoresBlock(batch, min(len(records), blockRows), buffers)
+	return sendInBlocks(batch, TableScores, records, block.fill)
 }
 
-// fillScores fills the empty block column by column: appending row by row boxes every value, and every
-// element of the metric arrays.
+// fillScores fills the empty block with records, as one block of an insert.
 func fillScores(batch driver.Batch, records []*event.Scored, buffers *columnBuffers) error {
-	blockColumns := batch.Columns()
+	return newScoresBlock(batch, len(records), buffers).fill(records)
+}
+
+// scoresBlock fills the columns of a scores insert one block at a time, its string and time
+// arrays made once per insert. The block is filled column by column: appending row by row boxes
+// every value, and every element of the metric arrays.
+type scoresBlock struct {
+	batch   driver.Batch
+	buffers *columnBuffers
+	text    [scoresColumns][]string
+	times   []time.Time
+}
+
+func newScoresBlock(batch driver.Batch, rows int, buffers *columnBuffers) *scoresBlock {
+	b := &scoresBlock{batch: batch, buffers: buffers, times: make([]time.Time, rows)}
+	// Columns in the order of insertScores: string columns share one array.
+	all := make([]string, len(scoresText)*rows)
+	for i, c := range scoresText {
+		b.text[c] = all[i*rows : (i+1)*rows : (i+1)*rows]
+	}
+	return b
+}
+
+// fill appends one block of records; the block must be empty (new, or flushed).
+func (b *scoresBlock) fill(records []*event.Scored) error {
+	blockColumns := b.batch.Columns()
 	if len(blockColumns) != scoresColumns {
 		return fmt.Errorf("fill insert into %s: the block has %d columns, want %d", TableScores, len(blockColumns), scoresColumns)
 	}
 	n := len(records)
-	// Columns in the order of insertScores: string columns share one array.
-	var text [scoresColumns][]string
-	all := make([]string, len(scoresText)*n)
-	for i, c := range scoresText {
-		text[c] = all[i*n : (i+1)*n : (i+1)*n]
-	}
-	times := make([]time.Time, n)
+	text, times := &b.text, b.times[:n]
 	for i, r := range records {
 		s := r.Series
 		text[0][i], times[i], text[2][i], text[3][i], text[4][i], text[5][i] = r.EventID, r.Timestamp, s.App, s.Environment, s.Feature, r.Stage
 		text[6][i], text[7][i], text[8][i], text[9][i] = s.Model, s.PromptVersion, r.Source, r.RulesVersion
 	}
 	for _, c := range scoresText {
-		if err := appendStrings(batch, c, text[c], TableScores, buffers); err != nil {
+		if err := appendStrings(b.batch, c, text[c][:n], TableScores, b.buffers); err != nil {
 			return err
 		}
 	}
-	if err := batch.Column(1).Append(times); err != nil {
+	if err := b.batch.Column(1).Append(times); err != nil {
 		return fmt.Errorf("append column 1 of %d rows to %s: %w", n, TableScores, err)
 	}
-	if err := fillScoreArrays(blockColumns[scoresText[len(scoresText)-1]+1:], records, buffers); err != nil {
+	if err := fillScoreArrays(blockColumns[scoresText[len(scoresText)-1]+1:], records, b.buffers); err != nil {
 		return fmt.Errorf("append metric arrays of %d rows to %s: %w", n, TableScores, err)
 	}
 	return nil
