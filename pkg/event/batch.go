@@ -21,7 +21,18 @@ type ScoredBatch struct {
 // A body in exactly the form the encoder writes is decoded without reflection; any other body
 // goes to the strict decoder, so results and errors do not depend on which path ran.
 func DecodeScoredBatch(data []byte, alias bool, sizeHint int) ([]Scored, error) {
-	recs, ok := decodeScoredFast(data, alias, sizeHint)
+	return decodeScoredBatch(data, alias, sizeHint, nil)
+}
+
+// DecodeScoredBatchInto decodes as DecodeScoredBatch does, into buf's memory: the records it
+// returns, and their scores, are valid until the next call with buf. Strings follow alias as
+// they do there.
+func DecodeScoredBatchInto(buf *ScoredBuffers, data []byte, alias bool, sizeHint int) ([]Scored, error) {
+	return decodeScoredBatch(data, alias, sizeHint, buf)
+}
+
+func decodeScoredBatch(data []byte, alias bool, sizeHint int, reuse *ScoredBuffers) ([]Scored, error) {
+	recs, ok := decodeScoredFast(data, alias, sizeHint, reuse)
 	if !ok {
 		var err error
 		if recs, err = decodeScoredStrict(data, alias, sizeHint); err != nil {

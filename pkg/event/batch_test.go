@@ -104,3 +104,46 @@ func FuzzDecodeScoredBatch(f *testing.F) {
 		}
 	})
 }
+
+// Batches decoded one after another into the same buffers read as if each were decoded alone:
+// a record without a label or reason must not show the one a previous batch left in its place.
+func TestDecodeScoredBatchIntoReusesBuffers(t *testing.T) {
+	clean := realisticScored(60)
+	for i := range clean {
+		for j := range clean[i].Scores {
+			clean[i].Scores[j].Label, clean[i].Scores[j].Reason = "", ""
+		}
+	}
+	varied := variedScored()[:6] // the last two break the validation both decoders apply
+	bodies := [][]byte{
+		packScored(t, realisticScored(50)), packScored(t, clean), packScored(t, varied),
+		packScored(t, realisticScored(1)), packScored(t, realisticScored(200)), packScored(t, clean),
+	}
+	for _, alias := range []bool{false, true} {
+		var buf ScoredBuffers
+		for i, body := range bodies {
+			want, err := DecodeScoredBatch(body, alias, 0)
+			if err != nil {
+				t.Fatalf("DecodeScoredBatch(body %d) = %v", i, err)
+			}
+			got, err := DecodeScoredBatchInto(&buf, body, alias, 0)
+			if err != nil {
+				t.Fatalf("DecodeScoredBatchInto(body %d, alias %v) = %v", i, alias, err)
+			}
+			if diff := cmp.Diff(want, got, sameInstantAndZone); diff != "" {
+				t.Fatalf("body %d, alias %v: reused buffers decode differently (-alone +reused):\n%s", i, alias, diff)
+			}
+		}
+	}
+	// Once the buffers have grown to the batch, an aliasing decode allocates nothing.
+	body := packScored(t, realisticScored(100))
+	var buf ScoredBuffers
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := DecodeScoredBatchInto(&buf, body, true, 100); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("DecodeScoredBatchInto with grown buffers: %v allocations per batch, want 0", allocs)
+	}
+}

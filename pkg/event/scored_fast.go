@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -16,18 +17,27 @@ import (
 // else: whitespace, keys it does not expect in the encoder's order, null where a value belongs,
 // surrogate or unknown escapes, invalid UTF-8, numbers outside JSON's grammar or float64's range.
 // What it accepts, it decodes exactly as the strict decoder does; records are not validated.
-func decodeScoredFast(data []byte, alias bool, sizeHint int) ([]Scored, bool) {
+// With reuse set the records and their scores are decoded into its memory, which then holds
+// them until the next call with it.
+func decodeScoredFast(data []byte, alias bool, sizeHint int, reuse *ScoredBuffers) ([]Scored, bool) {
 	const open, closing = `{"records":[`, `]}`
 	if len(data) < len(open)+len(closing) || string(data[:len(open)]) != open ||
 		string(data[len(data)-len(closing):]) != closing {
 		return nil, false
 	}
-	p := scoredParser{data: data[:len(data)-len(closing)], pos: len(open), alias: alias}
+	p := scoredParser{data: data[:len(data)-len(closing)], pos: len(open), alias: alias, arenaAlways: reuse != nil}
 	if sizeHint <= 0 || sizeHint > len(data)/64 {
 		// A record key can occur only where a record starts: quotes inside strings are escaped.
 		sizeHint = bytes.Count(data, []byte(`{"event_id":`))
 	}
-	recs := make([]Scored, 0, sizeHint)
+	var recs []Scored
+	if reuse != nil {
+		recs, p.arena = slices.Grow(reuse.records[:0], sizeHint), reuse.scores[:0]
+		// Keep what this call grew to for the next, whatever the outcome.
+		defer func() { reuse.records, reuse.scores = recs[:0], p.arena[:0] }()
+	} else {
+		recs = make([]Scored, 0, sizeHint)
+	}
 	if p.pos == len(p.data) {
 		return recs, true
 	}
@@ -49,16 +59,33 @@ func decodeScoredFast(data []byte, alias bool, sizeHint int) ([]Scored, bool) {
 	}
 }
 
+// ScoredBuffers is memory that DecodeScoredBatchInto decodes records and scores into and keeps
+// from one call to the next, so that a consumer decoding one batch after another allocates
+// nothing for them once the buffers have grown to its batches. The zero value is ready to use.
+type ScoredBuffers struct {
+	records []Scored
+	scores  []Score
+}
+
+// Size is the memory the buffers hold, in bytes.
+func (b *ScoredBuffers) Size() int {
+	return cap(b.records)*int(unsafe.Sizeof(Scored{})) + cap(b.scores)*int(unsafe.Sizeof(Score{}))
+}
+
 // scoredParser walks one packed batch. Copied strings equal to the previous record's value at
 // the same place share its memory, so a batch's repeated labels and metric names are allocated
 // once rather than once per record.
 type scoredParser struct {
-	data   []byte
-	pos    int
-	alias  bool
-	arena  []Score // with alias, the backing array the records' scores are cut from
-	scores int     // scores parsed so far, to size the next arena
+	data        []byte
+	pos         int
+	alias       bool
+	arenaAlways bool    // cut scores from the arena even without alias: the caller reuses it
+	arena       []Score // the backing array the records' scores are cut from
+	scores      int     // scores parsed so far, to size the next arena
 }
+
+// inArena reports whether scores are cut from one arena rather than a slice per record.
+func (p *scoredParser) inArena() bool { return p.alias || p.arenaAlways }
 
 func (p *scoredParser) record(r, prev *Scored) bool {
 	return p.field(`{"event_id":`, &r.EventID, "") &&
@@ -79,9 +106,10 @@ func (p *scoredParser) record(r, prev *Scored) bool {
 var noScore Score
 
 // scoreList parses a record's scores straight into the memory they are kept in, so that a record
-// costs at most one allocation for its scores instead of a slice grown step by step: with alias,
-// an arena sized for the rest of the batch; without, a slice of its own sized as the previous
-// record's, since such records may be retained one by one and must not pin their neighbours.
+// costs at most one allocation for its scores instead of a slice grown step by step: with alias
+// or reused buffers, an arena sized for the rest of the batch; otherwise a slice of its own sized
+// as the previous record's, since such records may be retained one by one and must not pin their
+// neighbours.
 func (p *scoredParser) scoreList(dst *[]Score, prev []Score) bool {
 	if p.lit(`null`) {
 		return true // as the strict decoder, a nil slice
@@ -94,7 +122,7 @@ func (p *scoredParser) scoreList(dst *[]Score, prev []Score) bool {
 		return true
 	}
 	buf, start := p.arena, len(p.arena)
-	if !p.alias {
+	if !p.inArena() {
 		buf, start = make([]Score, 0, max(len(prev), 8)), 0
 	}
 	for {
@@ -102,6 +130,7 @@ func (p *scoredParser) scoreList(dst *[]Score, prev []Score) bool {
 			buf, start = p.grow(buf[start:])
 		}
 		buf = buf[:len(buf)+1]
+		buf[len(buf)-1] = Score{} // reused memory: absent fields must read empty
 		pv := &noScore
 		if n := len(buf) - 1 - start; n < len(prev) {
 			pv = &prev[n]
@@ -117,7 +146,7 @@ func (p *scoredParser) scoreList(dst *[]Score, prev []Score) bool {
 		}
 	}
 	p.scores += len(buf) - start
-	if p.alias {
+	if p.inArena() {
 		p.arena = buf
 	}
 	*dst = buf[start:len(buf):len(buf)]
@@ -128,7 +157,7 @@ func (p *scoredParser) scoreList(dst *[]Score, prev []Score) bool {
 // with the record's first index. An arena grows to what the rest of the batch is expected to need.
 func (p *scoredParser) grow(cur []Score) ([]Score, int) {
 	n := 2 * len(cur)
-	if p.alias {
+	if p.inArena() {
 		// Expect the rest of the batch to hold scores as densely as what was parsed so far.
 		rest := (len(p.data) - p.pos) * (p.scores + len(cur)) / p.pos
 		n = max(n, len(cur)+rest+rest/8) + 8

@@ -128,7 +128,7 @@ func TestScoredFastPathAcceptsEncoderOutput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := packScored(t, tt.recs)
 			for _, alias := range []bool{false, true} {
-				got, ok := decodeScoredFast(data, alias, len(tt.recs))
+				got, ok := decodeScoredFast(data, alias, len(tt.recs), nil)
 				if !ok {
 					t.Fatalf("decodeScoredFast(alias %v) declined the encoder's output %s", alias, data)
 				}
@@ -180,7 +180,7 @@ func TestScoredFastPathDeclines(t *testing.T) {
 				t.Fatal("the variant equals the original")
 			}
 			for _, alias := range []bool{false, true} {
-				if _, ok := decodeScoredFast([]byte(tt.body), alias, 1); ok {
+				if _, ok := decodeScoredFast([]byte(tt.body), alias, 1, nil); ok {
 					t.Errorf("decodeScoredFast(%q, alias %v) accepted it", tt.body, alias)
 				}
 			}
@@ -211,7 +211,7 @@ func FuzzScoredFastPathMatchesStrict(f *testing.F) {
 	f.Add([]byte(`{"records":[{}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, alias := range []bool{false, true} {
-			got, ok := decodeScoredFast(data, alias, 0)
+			got, ok := decodeScoredFast(data, alias, 0, nil)
 			if !ok {
 				continue
 			}

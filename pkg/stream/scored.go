@@ -160,37 +160,134 @@ func (p *scoredPack) msg(dst *[]byte) *nats.Msg {
 // share the message's memory; set it only where the records do not outlive the batch.
 func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 	return func(m jetstream.Msg) ([]event.Scored, error) {
-		var body []byte
-		var err error
-		if alias {
-			body, err = decompressBody(m.Headers().Get(EncodingHeader), m.Data(), nil)
-		} else {
-			// Records that copy their strings out leave the body behind: its buffer serves the
-			// next message.
-			buf := bodyBuffers.Get().(*[]byte)
-			defer putBodyBuffer(buf)
-			body, err = decompressBody(m.Headers().Get(EncodingHeader), m.Data(), buf)
-		}
+		return decodeScoredMsg(m, alias, nil, nil)
+	}
+}
+
+// decodeScoredMsg decodes a SCORED message, into body and bufs when they are set (see
+// event.DecodeScoredBatchInto), into new memory otherwise.
+func decodeScoredMsg(m jetstream.Msg, alias bool, body *[]byte, bufs *event.ScoredBuffers) ([]event.Scored, error) {
+	data, err := decompressBody(m.Headers().Get(EncodingHeader), m.Data(), body)
+	if err != nil {
+		return nil, err
+	}
+	n := m.Headers().Get(RecordsHeader)
+	if n == "" {
+		rec, err := event.DecodeScored(data)
 		if err != nil {
 			return nil, err
 		}
-		n := m.Headers().Get(RecordsHeader)
-		if n == "" {
-			rec, err := event.DecodeScored(body)
-			if err != nil {
-				return nil, err
-			}
-			return []event.Scored{*rec}, nil
-		}
-		hint, _ := strconv.Atoi(n)
-		recs, err := event.DecodeScoredBatch(body, alias, hint)
-		if err != nil {
-			return nil, err
-		}
-		if strconv.Itoa(len(recs)) != n {
-			return nil, &event.FieldError{Field: "records", Reason: fmt.Sprintf("holds %d records where the %s header says %s", len(recs), RecordsHeader, n)}
-		}
-		return recs, nil
+		return []event.Scored{*rec}, nil
+	}
+	hint, hintErr := strconv.Atoi(n)
+	var recs []event.Scored
+	if bufs != nil {
+		recs, err = event.DecodeScoredBatchInto(bufs, data, alias, hint)
+	} else {
+		recs, err = event.DecodeScoredBatch(data, alias, hint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if hintErr != nil || hint != len(recs) {
+		return nil, &event.FieldError{Field: "records", Reason: fmt.Sprintf("holds %d records where the %s header says %s", len(recs), RecordsHeader, n)}
+	}
+	return recs, nil
+}
+
+// ScoredReader decodes SCORED messages one at a time into memory it keeps, for a consumer that
+// is done with a message's records before it reads the next, as a drift partition is. The
+// records and scores a Read returns are valid until the next Read; their strings are copies and
+// may be kept. The zero value is ready to use; a ScoredReader is not safe for concurrent use.
+type ScoredReader struct {
+	body []byte
+	bufs event.ScoredBuffers
+}
+
+// Read decodes m as ScoredDecoder(false) does.
+func (r *ScoredReader) Read(m jetstream.Msg) ([]event.Scored, error) {
+	recs, err := decodeScoredMsg(m, false, &r.body, &r.bufs)
+	// An outsized message does not pin its memory for the messages after it.
+	if cap(r.body)+r.bufs.Size() > maxKeptScored {
+		r.body, r.bufs = nil, event.ScoredBuffers{}
+	}
+	return recs, err
+}
+
+// maxKeptScored is the most memory a ScoredReader or a pooled message keeps for the next
+// message: a packed message holds at most MaxScoredMessage of JSON, a few hundred records.
+const maxKeptScored = 4 << 20
+
+// ScoredPool decodes SCORED messages into memory it takes back when their records are released,
+// for a consumer that holds many messages until it is done with all of them, as the writer does
+// until its INSERT has succeeded. The records' strings share that memory. Between batches it
+// keeps at most the bytes it was made with; it is safe for concurrent use.
+type ScoredPool struct {
+	mu       sync.Mutex
+	free     []*PooledScored
+	kept     int
+	maxBytes int
+}
+
+// NewScoredPool returns a pool that keeps up to maxBytes of buffers for the next messages.
+func NewScoredPool(maxBytes int) *ScoredPool { return &ScoredPool{maxBytes: maxBytes} }
+
+// PooledScored is a SCORED message decoded into a ScoredPool's memory. Its Records, strings
+// included, are valid until Release.
+type PooledScored struct {
+	Records []event.Scored
+	pool    *ScoredPool // nil once released, so that a second Release does nothing
+	body    []byte
+	bufs    event.ScoredBuffers
+}
+
+// Decode decodes m as ScoredDecoder(true) does; it is a DecodeFunc.
+func (p *ScoredPool) Decode(m jetstream.Msg) (*PooledScored, error) {
+	s := p.get()
+	recs, err := decodeScoredMsg(m, true, &s.body, &s.bufs)
+	if err != nil {
+		s.Release()
+		return nil, err
+	}
+	s.Records = recs
+	return s, nil
+}
+
+// Release gives the message's memory back to its pool; its records must not be read after.
+func (s *PooledScored) Release() {
+	if s.pool != nil {
+		p := s.pool
+		s.Records, s.pool = nil, nil
+		p.put(s)
+	}
+}
+
+func (s *PooledScored) size() int { return cap(s.body) + s.bufs.Size() }
+
+func (p *ScoredPool) get() *PooledScored {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.free)
+	if n == 0 {
+		return &PooledScored{pool: p}
+	}
+	s := p.free[n-1]
+	p.free[n-1], p.free = nil, p.free[:n-1]
+	p.kept -= s.size()
+	s.pool = p
+	return s
+}
+
+func (p *ScoredPool) put(s *PooledScored) {
+	size := s.size()
+	if size > maxKeptScored {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.kept+size <= p.maxBytes {
+		p.free = append(p.free, s)
+		p.kept += size
 	}
 }
 
@@ -198,19 +295,6 @@ func ScoredDecoder(alias bool) DecodeFunc[[]event.Scored] {
 // itself unless the EncodingHeader names a compression. For people reading dead letters.
 func DecodedBody(h nats.Header, data []byte) ([]byte, error) {
 	return decompressBody(h.Get(EncodingHeader), data, nil)
-}
-
-// bodyBuffers hold decompressed bodies for decoders that copy what they keep.
-var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledBody keeps an outsized body's buffer out of the pool: packed messages decompress to
-// about 1.7 KB a record, a few hundred KB each.
-const maxPooledBody = 1 << 20
-
-func putBodyBuffer(buf *[]byte) {
-	if cap(*buf) <= maxPooledBody {
-		bodyBuffers.Put(buf)
-	}
 }
 
 // decompressBody returns a body compressed as encoding (an EncodingHeader value) says,

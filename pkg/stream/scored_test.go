@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
@@ -152,27 +154,47 @@ func TestScoredDecoderRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := testkit.StreamMessages(t, e.js, stream.Scored)
-	decode := stream.ScoredDecoder(false)
-	if _, err := decode(stored[0]); err == nil || !strings.HasPrefix(err.Error(), "records: holds 3 records") {
-		t.Errorf("count mismatch: %v, want records: holds 3 records ...", err)
+	for name, decode := range scoredDecoders() {
+		t.Run(name, func(t *testing.T) {
+			if _, err := decode(stored[0]); err == nil || !strings.HasPrefix(err.Error(), "records: holds 3 records") {
+				t.Errorf("count mismatch: %v, want records: holds 3 records ...", err)
+			}
+			if got, err := decode(stored[1]); err != nil || len(got) != 1 || got[0].EventID != recs[0].EventID {
+				t.Errorf("a single record without the header: %v, %v", got, err)
+			}
+			if _, err := decode(stored[2]); err == nil || !strings.Contains(err.Error(), "timestamp") {
+				t.Errorf("an invalid single record: %v, want an error naming timestamp", err)
+			}
+			if got, err := decode(stored[3]); err != nil || len(got) != 3 {
+				t.Errorf("a packed message without compression: %d records, %v; want 3", len(got), err)
+			}
+			for i, want := range map[int]string{
+				4: "body: is not Snappy-compressed as the Vigil-Encoding header says",
+				5: `Vigil-Encoding: "gzip" is not an encoding`,
+				6: "body: claims to expand to 1073741824 bytes",
+			} {
+				if _, err := decode(stored[i]); err == nil || !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("message %s: %v, want %s...", stored[i].Headers().Get("Nats-Msg-Id"), err, want)
+				}
+			}
+		})
 	}
-	if got, err := decode(stored[1]); err != nil || len(got) != 1 || got[0].EventID != recs[0].EventID {
-		t.Errorf("a single record without the header: %v, %v", got, err)
-	}
-	if _, err := decode(stored[2]); err == nil || !strings.Contains(err.Error(), "timestamp") {
-		t.Errorf("an invalid single record: %v, want an error naming timestamp", err)
-	}
-	if got, err := decode(stored[3]); err != nil || len(got) != 3 {
-		t.Errorf("a packed message without compression: %d records, %v; want 3", len(got), err)
-	}
-	for i, want := range map[int]string{
-		4: "body: is not Snappy-compressed as the Vigil-Encoding header says",
-		5: `Vigil-Encoding: "gzip" is not an encoding`,
-		6: "body: claims to expand to 1073741824 bytes",
-	} {
-		if _, err := decode(stored[i]); err == nil || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("message %s: %v, want %s...", stored[i].Headers().Get("Nats-Msg-Id"), err, want)
-		}
+}
+
+// scoredDecoders are the ways to decode SCORED messages, each giving a message's records; they
+// must agree on every message.
+func scoredDecoders() map[string]stream.DecodeFunc[[]event.Scored] {
+	pool := stream.NewScoredPool(1 << 20)
+	return map[string]stream.DecodeFunc[[]event.Scored]{
+		"ScoredDecoder": stream.ScoredDecoder(false),
+		"ScoredReader":  new(stream.ScoredReader).Read,
+		"ScoredPool": func(m jetstream.Msg) ([]event.Scored, error) {
+			s, err := pool.Decode(m)
+			if err != nil {
+				return nil, err
+			}
+			return s.Records, nil
+		},
 	}
 }
 
@@ -242,4 +264,107 @@ func TestScoredPackerReusesNothingVisible(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestScoredReuseDecodesAsFresh: a ScoredReader and a ScoredPool decode every message as a
+// fresh decoder does although each reuses the memory of the messages before: batches with long
+// reasons come before batches without, so a field left over from reused memory would show.
+func TestScoredReuseDecodesAsFresh(t *testing.T) {
+	e := setup(t)
+	var msgs []*nats.Msg
+	for i, batch := range [][]event.Scored{
+		scoredRecords(256, 5, strings.Repeat("long reason ", 50)),
+		scoredRecords(100, 3, ""),
+		scoredRecords(40, 1, strings.Repeat("x", 20<<10)), // splits at MaxScoredMessage
+		scoredRecords(300, 7, ""),
+	} {
+		for j := range batch {
+			batch[j].EventID = fmt.Sprintf("b%d-%s", i, batch[j].EventID)
+		}
+		packed, err := stream.PackScored(batch, 4, featureKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, packed...)
+	}
+	if err := stream.PublishAll(context.Background(), e.js, msgs); err != nil {
+		t.Fatal(err)
+	}
+	stored := testkit.StreamMessages(t, e.js, stream.Scored)
+	fresh := stream.ScoredDecoder(false)
+	want := make([][]event.Scored, len(stored))
+	for i, m := range stored {
+		recs, err := fresh(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = recs
+	}
+
+	var reader stream.ScoredReader
+	for i, m := range stored {
+		got, err := reader.Read(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want[i], got); diff != "" {
+			t.Fatalf("ScoredReader, message %d (-fresh +reader):\n%s", i, diff)
+		}
+	}
+
+	// The pool's messages are all held at once, as the writer holds a batch, then released and
+	// decoded again in the opposite order from the memory given back.
+	pool := stream.NewScoredPool(64 << 20)
+	held := make([]*stream.PooledScored, len(stored))
+	for _, order := range [][]int{ascending(len(stored)), descending(len(stored))} {
+		for _, i := range order {
+			s, err := pool.Decode(stored[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			held[i] = s
+		}
+		for i, s := range held {
+			if diff := cmp.Diff(want[i], s.Records); diff != "" {
+				t.Fatalf("ScoredPool, message %d (-fresh +pool):\n%s", i, diff)
+			}
+		}
+		for _, s := range held {
+			s.Release()
+			s.Release() // a second release must not hand the memory out twice
+		}
+	}
+
+	// Memory given back serves the next message: decoding one then allocates next to nothing,
+	// where a fresh aliasing decoder allocates its body, records and scores.
+	pooled := testing.AllocsPerRun(20, func() {
+		s, err := pool.Decode(stored[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Release()
+	})
+	aliasing := stream.ScoredDecoder(true)
+	allocating := testing.AllocsPerRun(20, func() {
+		if _, err := aliasing(stored[0]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if pooled > 1 || allocating < 3 {
+		t.Errorf("allocations per message: %v from the pool, %v fresh; want at most 1 and at least 3", pooled, allocating)
+	}
+}
+
+func ascending(n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	return order
+}
+
+func descending(n int) []int {
+	order := ascending(n)
+	slices.Reverse(order)
+	return order
 }

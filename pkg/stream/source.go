@@ -86,6 +86,7 @@ type Source[T any] struct {
 	stage   Stage[T]
 	log     *slog.Logger
 	metrics *Metrics
+	release func(T) // takes back memory the decoder lent a value; nil: nothing to take back
 
 	mu       sync.Mutex
 	started  bool
@@ -109,6 +110,12 @@ func NewSource[T any](cfg SourceConfig, js jetstream.JetStream, cons jetstream.C
 		done:     make(chan struct{}),
 	}
 }
+
+// ReleaseSettled makes the source call release with every decoded value once its message is
+// settled (acked, dead-lettered or nak'ed), for a decoder that lends values pooled memory.
+// Values of a batch abandoned at a hard stop are left to the garbage collector. Call it before
+// Start.
+func (s *Source[T]) ReleaseSettled(release func(T)) { s.release = release }
 
 // Start runs the consume loop until Shutdown or until ctx is cancelled. Cancelling ctx is a hard
 // stop: the batch in hand is abandoned unacknowledged and JetStream redelivers it.
@@ -262,6 +269,11 @@ func (s *Source[T]) handle(ctx context.Context, msgs []jetstream.Msg) {
 			continue
 		}
 		break
+	}
+	if s.release != nil {
+		for _, v := range values {
+			s.release(v)
+		}
 	}
 	s.metrics.batchDone(s.cfg.Stage, time.Since(start))
 }

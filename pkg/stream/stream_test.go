@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,6 +150,13 @@ func TestSourceAcksDeadLettersAndRetries(t *testing.T) {
 	stage.failTimes.Store(2)
 	src := stream.NewSource(stream.SourceConfig{Stage: "test", BatchSize: 4, MaxWait: 100 * time.Millisecond, RetryMin: 10 * time.Millisecond},
 		e.js, e.cons, decodeInt, stage, slog.New(slog.DiscardHandler), metrics)
+	var releasedMu sync.Mutex
+	var released []int
+	src.ReleaseSettled(func(v int) {
+		releasedMu.Lock()
+		defer releasedMu.Unlock()
+		released = append(released, v)
+	})
 	publish(t, e.js, "1", "2", "oops", "3", "7", "4")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -174,6 +182,14 @@ func TestSourceAcksDeadLettersAndRetries(t *testing.T) {
 	if diff := cmp.Diff(want, reasons); diff != "" {
 		t.Errorf("dead letters (-want +got):\n%s", diff)
 	}
+	// Every decoded value is released once, after its batch was retried and settled; the body
+	// that failed decoding never became one.
+	releasedMu.Lock()
+	slices.Sort(released)
+	if diff := cmp.Diff([]int{1, 2, 3, 4, 7}, released); diff != "" {
+		t.Errorf("released (-want +got):\n%s", diff)
+	}
+	releasedMu.Unlock()
 	if got := testutil.ToFloat64(metricCounter(t, reg, "vigil_stream_batch_retries_total")); got < 2 {
 		t.Errorf("retries = %v, want >= 2", got)
 	}

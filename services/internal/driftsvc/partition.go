@@ -50,8 +50,11 @@ type partition struct {
 	lastSeen  time.Time
 	saved     time.Time
 	outbox    []event.Alert
-	ext       *partitionExt
-	volume    *drift.Volume // nil when silence alerts are off
+	// reader decodes each message into the memory of the one before: records are applied and
+	// dropped, and their strings are copies, since the engine keeps series labels as keys.
+	reader stream.ScoredReader
+	ext    *partitionExt
+	volume *drift.Volume // nil when silence alerts are off
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -219,7 +222,7 @@ func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	p.seq = md.Sequence.Stream
-	recs, err := decodeScored(msg)
+	recs, err := p.reader.Read(msg)
 	if err != nil {
 		if dl, derr := stream.DeadLetter("drift", msg, err.Error()); derr == nil {
 			if _, perr := p.m.d.JS.PublishMsg(ctx, dl); perr != nil {
@@ -252,9 +255,6 @@ func fetchBytes(nc *nats.Conn) int {
 func readAhead(nc *nats.Conn) int {
 	return max(2, fetchBytes(nc)/stream.MaxScoredMessage)
 }
-
-// decodeScored copies strings out of the message: the engine keeps series labels as keys.
-var decodeScored = stream.ScoredDecoder(false)
 
 // publishLocked stores the pending alerts on ALERTS; their ids are deterministic, so a replay
 // after a takeover publishes duplicates that JetStream drops.

@@ -126,12 +126,15 @@ func New(ctx context.Context, d app.Deps, cfg Config, conn driver.Conn) ([]lifec
 		return nil, err
 	}
 	// A packed SCORED message holds many rows: it is skipped only when every one is stored.
-	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, scoredBytes(cfg.BatchSize), stream.ScoredDecoder(true),
-		sink[[]event.Scored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored(inserter, cfg.BatchSize),
-			keys: scoreKeys, size: func(recs []event.Scored) int { return len(recs) }})
+	// Its records are decoded into pooled memory, given back once the batch is settled.
+	pool := stream.NewScoredPool(scoredPoolBytes(cfg.BatchSize))
+	scored, err := newSource(ctx, d, cfg, stream.Scored, DurableScored, stream.ScoredRoot, cfg.BatchSize, scoredBytes(cfg.BatchSize), pool.Decode,
+		sink[*stream.PooledScored]{conn: conn, table: store.TableScores, rows: rows, insert: insertScored(inserter, cfg.BatchSize),
+			keys: scoreKeys, size: func(m *stream.PooledScored) int { return len(m.Records) }})
 	if err != nil {
 		return nil, err
 	}
+	scored.ReleaseSettled(func(d stream.Delivered[*stream.PooledScored]) { d.Value.Release() })
 	alerts, err := newSource(ctx, d, cfg, stream.Alerts, DurableAlerts, stream.AlertsRoot, max(cfg.BatchSize/10, 10), 0, stream.AlertDecoder,
 		sink[*event.Alert]{conn: conn, table: store.TableAlerts, rows: rows, insert: store.InsertAlerts,
 			key: func(a *event.Alert) string { return a.AlertID }})
@@ -204,10 +207,10 @@ func (s sink[T]) stored(v T, found map[string]bool) bool {
 }
 
 // scoreKeys are the identities of a packed message's rows.
-func scoreKeys(recs []event.Scored) []string {
-	keys := make([]string, len(recs))
-	for i := range recs {
-		keys[i] = store.ScoreKey(&recs[i])
+func scoreKeys(m *stream.PooledScored) []string {
+	keys := make([]string, len(m.Records))
+	for i := range m.Records {
+		keys[i] = store.ScoreKey(&m.Records[i])
 	}
 	return keys
 }
@@ -230,18 +233,22 @@ func (s sink[T]) rowCount(values []T) float64 {
 // records, up to about twice that for records that compress better.
 func scoredBytes(rows int) int { return rows << 7 }
 
+// scoredPoolBytes is the memory kept for decoding the next batch of SCORED messages: about what
+// a batch of rows records takes decoded (1.7 KB of JSON and 18 scores of 80 bytes each).
+func scoredPoolBytes(rows int) int { return rows * 3 << 10 }
+
 // insertScored returns an insert of the records of packed SCORED messages, rows at most per
 // INSERT: a fetch is bounded by compressed bytes, and records that compress well bring more.
-func insertScored(inserter *store.Inserter, rows int) func(context.Context, driver.Conn, [][]event.Scored) error {
-	return func(ctx context.Context, conn driver.Conn, msgs [][]event.Scored) error {
+func insertScored(inserter *store.Inserter, rows int) func(context.Context, driver.Conn, []*stream.PooledScored) error {
+	return func(ctx context.Context, conn driver.Conn, msgs []*stream.PooledScored) error {
 		n := 0
-		for _, recs := range msgs {
-			n += len(recs)
+		for _, m := range msgs {
+			n += len(m.Records)
 		}
 		flat := make([]*event.Scored, 0, n)
-		for _, recs := range msgs {
-			for i := range recs {
-				flat = append(flat, &recs[i])
+		for _, m := range msgs {
+			for i := range m.Records {
+				flat = append(flat, &m.Records[i])
 			}
 		}
 		for len(flat) > 0 {
