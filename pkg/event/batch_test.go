@@ -146,4 +146,19 @@ func TestDecodeScoredBatchIntoReusesBuffers(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("DecodeScoredBatchInto with grown buffers: %v allocations per batch, want 0", allocs)
 	}
+	// Buffers that run out partway through a batch grow to hold all of it, not only the rest:
+	// the next batch of that size then fits from the start, instead of the buffers alternating
+	// between the batch's head and its tail.
+	for _, n := range []int{20, 150} {
+		body := packScored(t, realisticScored(n))
+		buf = ScoredBuffers{}
+		allocs = testing.AllocsPerRun(20, func() {
+			if _, err := DecodeScoredBatchInto(&buf, body, true, n); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("DecodeScoredBatchInto of %d records again and again: %v allocations per batch, want 0", n, allocs)
+		}
+	}
 }

@@ -154,12 +154,17 @@ func (p *scoredParser) scoreList(dst *[]Score, prev []Score) bool {
 }
 
 // grow moves the scores parsed so far of the current record into a larger slice and returns it
-// with the record's first index. An arena grows to what the rest of the batch is expected to need.
+// with the record's first index. An arena grows to what the rest of the batch is expected to need;
+// one that is reused grows to what the whole batch needs, so that the next batch of this size
+// fits it from the start.
 func (p *scoredParser) grow(cur []Score) ([]Score, int) {
 	n := 2 * len(cur)
 	if p.inArena() {
 		// Expect the rest of the batch to hold scores as densely as what was parsed so far.
 		rest := (len(p.data) - p.pos) * (p.scores + len(cur)) / p.pos
+		if p.arenaAlways {
+			rest += p.scores
+		}
 		n = max(n, len(cur)+rest+rest/8) + 8
 	}
 	buf := make([]Score, len(cur), n)

@@ -243,7 +243,11 @@ type PooledScored struct {
 
 // Decode decodes m as ScoredDecoder(true) does; it is a DecodeFunc.
 func (p *ScoredPool) Decode(m jetstream.Msg) (*PooledScored, error) {
-	s := p.get()
+	need := 0
+	if m.Headers().Get(EncodingHeader) == EncodingSnappy {
+		need, _ = s2.DecodedLen(m.Data())
+	}
+	s := p.get(need)
 	recs, err := decodeScoredMsg(m, true, &s.body, &s.bufs)
 	if err != nil {
 		s.Release()
@@ -264,15 +268,25 @@ func (s *PooledScored) Release() {
 
 func (s *PooledScored) size() int { return cap(s.body) + s.bufs.Size() }
 
-func (p *ScoredPool) get() *PooledScored {
+// get returns the kept message whose body fits need most closely, or else the largest, so that
+// messages of every size find memory of their size instead of growing what a smaller one left.
+func (p *ScoredPool) get(need int) *PooledScored {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := len(p.free)
-	if n == 0 {
+	if len(p.free) == 0 {
 		return &PooledScored{pool: p}
 	}
-	s := p.free[n-1]
-	p.free[n-1], p.free = nil, p.free[:n-1]
+	best := 0
+	for i, s := range p.free {
+		c, bc := cap(s.body), cap(p.free[best].body)
+		if c >= need && (bc < need || c < bc) || bc < need && c > bc {
+			best = i
+		}
+	}
+	s := p.free[best]
+	last := len(p.free) - 1
+	p.free[best], p.free[last] = p.free[last], nil
+	p.free = p.free[:last]
 	p.kept -= s.size()
 	s.pool = p
 	return s

@@ -353,6 +353,49 @@ func TestScoredReuseDecodesAsFresh(t *testing.T) {
 	if pooled > 1 || allocating < 3 {
 		t.Errorf("allocations per message: %v from the pool, %v fresh; want at most 1 and at least 3", pooled, allocating)
 	}
+
+	// A small message takes the memory a small one gave back, not the large one's, which the
+	// next large message would then have to allocate again. Both hold records of one kind, as
+	// in real traffic, where a body's size tells how many scores it holds.
+	var small, large jetstream.Msg
+	for i, m := range stored {
+		if want[i][0].Scores[0].Reason != "" {
+			continue
+		}
+		if small == nil || len(m.Data()) < len(small.Data()) {
+			small = m
+		}
+		if large == nil || len(m.Data()) > len(large.Data()) {
+			large = m
+		}
+	}
+	// A pool with room for exactly the two keeps both only if each message gets back the memory
+	// of its size: handed the small one's memory, the large message grows it past the room left.
+	sizes := stream.NewScoredPool(0)
+	s, err := sizes.Decode(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := sizes.Decode(large)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tight := stream.NewScoredPool(stream.PooledSize(s) + stream.PooledSize(l))
+	mixed := testing.AllocsPerRun(20, func() {
+		s, err := tight.Decode(small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := tight.Decode(large)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Release()
+		l.Release() // given back last: a pool that ignores size hands it to the small message
+	})
+	if mixed > 2*pooled {
+		t.Errorf("a small and a large message decoded from the pool: %v allocations, want at most %v", mixed, 2*pooled)
+	}
 }
 
 func ascending(n int) []int {

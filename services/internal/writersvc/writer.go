@@ -234,8 +234,9 @@ func (s sink[T]) rowCount(values []T) float64 {
 func scoredBytes(rows int) int { return rows << 7 }
 
 // scoredPoolBytes is the memory kept for decoding the next batch of SCORED messages: about what
-// a batch of rows records takes decoded (1.7 KB of JSON and 18 scores of 80 bytes each).
-func scoredPoolBytes(rows int) int { return rows * 3 << 10 }
+// a batch of rows records takes decoded (1.7 KB of JSON, 18 scores of 80 bytes each and the
+// record itself), with room for buffers a little larger than their messages.
+func scoredPoolBytes(rows int) int { return rows * 4 << 10 }
 
 // insertScored returns an insert of the records of packed SCORED messages, rows at most per
 // INSERT: a fetch is bounded by compressed bytes, and records that compress well bring more.
