@@ -371,25 +371,17 @@ func TestScoredReuseDecodesAsFresh(t *testing.T) {
 	}
 	// A pool with room for exactly the two keeps both only if each message gets back the memory
 	// of its size: handed the small one's memory, the large message grows it past the room left.
+	decode := func(p *stream.ScoredPool, m jetstream.Msg) *stream.PooledScored {
+		s, err := p.Decode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	sizes := stream.NewScoredPool(0)
-	s, err := sizes.Decode(small)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := sizes.Decode(large)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tight := stream.NewScoredPool(stream.PooledSize(s) + stream.PooledSize(l))
+	tight := stream.NewScoredPool(stream.PooledSize(decode(sizes, small)) + stream.PooledSize(decode(sizes, large)))
 	mixed := testing.AllocsPerRun(20, func() {
-		s, err := tight.Decode(small)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := tight.Decode(large)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, l := decode(tight, small), decode(tight, large)
 		s.Release()
 		l.Release() // given back last: a pool that ignores size hands it to the small message
 	})
