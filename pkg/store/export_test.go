@@ -10,12 +10,12 @@ import (
 // arrays it keeps are lent to the block and taken back, as its inserts do.
 func FillScores(batch driver.Batch, records []*event.Scored, in *Inserter) error {
 	if in == nil {
-		return fillScores(batch, records, nil)
+		return newScoresBlock(batch, len(records), nil).fill(records)
 	}
 	b := in.take(&in.scores)
 	defer in.give(&in.scores, b)
 	defer b.reclaim()
-	return fillScores(batch, records, b)
+	return newScoresBlock(batch, len(records), b).fill(records)
 }
 
 // InsertScoresSQL is the statement InsertScores prepares.

@@ -200,11 +200,6 @@ func insertScoresWith(ctx context.Context, conn driver.Conn, records []*event.Sc
 	return sendInBlocks(batch, TableScores, records, block.fill)
 }
 
-// fillScores fills the empty block with records, as one block of an insert.
-func fillScores(batch driver.Batch, records []*event.Scored, buffers *columnBuffers) error {
-	return newScoresBlock(batch, len(records), buffers).fill(records)
-}
-
 // scoresBlock fills the columns of a scores insert one block at a time, its string and time
 // arrays made once per insert. The block is filled column by column: appending row by row boxes
 // every value, and every element of the metric arrays.
