@@ -72,6 +72,9 @@ start() {
 	# A session of its own: Ctrl-C in the terminal reaches vigil, which drains into ClickHouse
 	# before the EXIT trap stops the server.
 	rm -f "$pidfile"
+	# The jemalloc settings current ClickHouse releases build in; Debian's 18.16 uses the system
+	# jemalloc's defaults, under which inserts and merges keep faulting in fresh pages.
+	export MALLOC_CONF=${MALLOC_CONF:-percpu_arena:percpu,oversize_threshold:0,muzzy_decay_ms:5000,dirty_decay_ms:5000}
 	(cd "$dir" && setsid bash -c 'echo $$ >"$1"; exec clickhouse-server --config-file="$2"' _ "$pidfile" "$dir/config.xml" \
 		>"$dir/stdout.log" 2>&1 </dev/null &)
 	for i in $(seq 1 300); do

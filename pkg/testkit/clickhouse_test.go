@@ -1,0 +1,63 @@
+package testkit
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestServerEnvKeepsAGivenMallocConf(t *testing.T) {
+	for _, tc := range []struct {
+		name, given, want string
+	}{
+		{"unset", "", "MALLOC_CONF=" + MallocConf},
+		{"set by the user", "narenas:1", "MALLOC_CONF=narenas:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.given == "" {
+				t.Setenv("MALLOC_CONF", "") // restored after the test
+				os.Unsetenv("MALLOC_CONF")
+			} else {
+				t.Setenv("MALLOC_CONF", tc.given)
+			}
+			var got []string
+			for _, kv := range serverEnv() {
+				if strings.HasPrefix(kv, "MALLOC_CONF=") {
+					got = append(got, kv)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("MALLOC_CONF entries %q, want just %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The server must start with the allocator settings, and jemalloc must accept every one of them:
+// it reports an option it does not know on stderr, which goes to the server's log.
+func TestClickHouseRunsWithMallocConf(t *testing.T) {
+	t.Setenv("MALLOC_CONF", "")
+	os.Unsetenv("MALLOC_CONF")
+	ch, err := StartClickHouse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Stop()
+	environ, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(ch.PID()), "environ"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(environ, []byte("\x00MALLOC_CONF="+MallocConf+"\x00")) {
+		t.Errorf("clickhouse-server's environment lacks MALLOC_CONF=%s", MallocConf)
+	}
+	log, err := os.ReadFile(filepath.Join(ch.dir, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(log, []byte("<jemalloc>")) {
+		t.Errorf("jemalloc rejected part of MALLOC_CONF:\n%s", log)
+	}
+}
