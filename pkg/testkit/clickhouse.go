@@ -100,7 +100,8 @@ func launch(bin, dir, config string, tcpPort, httpPort int) (*ClickHouse, error)
 // MallocConf is the jemalloc configuration current ClickHouse releases build in
 // (contrib/jemalloc-cmake). Debian's 18.16 links the system jemalloc, whose defaults give
 // allocations over 8 MiB an arena that returns their pages at once on free: every insert and
-// merge then faults in and zeroes fresh pages, a fifth of the server's CPU under vigil's load.
+// merge then faults in and zeroes fresh pages, up to a fifth of the server's CPU under vigil's
+// load. deploy/clickhouse/local.sh sets the same for make run.
 const MallocConf = "percpu_arena:percpu,oversize_threshold:0,muzzy_decay_ms:5000,dirty_decay_ms:5000"
 
 // serverEnv is the environment of a clickhouse-server: this process's, with MallocConf unless

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func TestClickHouseRunsWithMallocConf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(environ, []byte("\x00MALLOC_CONF="+MallocConf+"\x00")) {
+	if !slices.Contains(strings.Split(string(environ), "\x00"), "MALLOC_CONF="+MallocConf) {
 		t.Errorf("clickhouse-server's environment lacks MALLOC_CONF=%s", MallocConf)
 	}
 	log, err := os.ReadFile(filepath.Join(ch.dir, "server.log"))
@@ -59,5 +60,16 @@ func TestClickHouseRunsWithMallocConf(t *testing.T) {
 	}
 	if bytes.Contains(log, []byte("<jemalloc>")) {
 		t.Errorf("jemalloc rejected part of MALLOC_CONF:\n%s", log)
+	}
+}
+
+// make run starts its ClickHouse from a shell script, which must set the same configuration.
+func TestLocalScriptSetsMallocConf(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "deploy", "clickhouse", "local.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(script, []byte("MALLOC_CONF=${MALLOC_CONF:-"+MallocConf+"}")) {
+		t.Errorf("deploy/clickhouse/local.sh does not default MALLOC_CONF to %s", MallocConf)
 	}
 }
