@@ -75,8 +75,10 @@ start() {
 	# The jemalloc settings current ClickHouse releases build in; Debian's 18.16 uses the system
 	# jemalloc's defaults, under which inserts and merges keep faulting in fresh pages.
 	export MALLOC_CONF=${MALLOC_CONF:-percpu_arena:percpu,oversize_threshold:0,muzzy_decay_ms:5000,dirty_decay_ms:5000}
-	(cd "$dir" && setsid bash -c 'echo $$ >"$1"; exec clickhouse-server --config-file="$2"' _ "$pidfile" "$dir/config.xml" \
-		>"$dir/stdout.log" 2>&1 </dev/null &)
+	# The redirections cover the subshell too, which waits on the server: holding the caller's
+	# output open, it kept a pipe such as `local.sh start | tee` from ever ending.
+	(cd "$dir" && setsid bash -c 'echo $$ >"$1"; exec clickhouse-server --config-file="$2"' _ "$pidfile" "$dir/config.xml") \
+		>"$dir/stdout.log" 2>&1 </dev/null &
 	for i in $(seq 1 300); do
 		if answering; then say "ready"; return 0; fi
 		if [ "$i" -gt 20 ] && ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
