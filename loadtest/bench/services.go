@@ -35,17 +35,27 @@ func startServices(ctx context.Context, o PipelineOptions, exited chan error) (u
 		done chan struct{}
 	}
 	var procs []running
-	stop = func() {
-		for i := len(procs) - 1; i >= 0; i-- { // the services first, NATS last
-			_ = procs[i].cmd.Process.Signal(syscall.SIGTERM)
+	end := func(ps []running) {
+		for _, p := range ps {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		}
-		for _, p := range procs {
+		for _, p := range ps {
 			select {
 			case <-p.done:
 			case <-time.After(40 * time.Second):
 				_ = p.cmd.Process.Kill()
 				<-p.done
 			}
+		}
+	}
+	stop = func() {
+		// The services drain into a NATS server that is still up, as in production; stopped
+		// together, drift kept retrying its final checkpoints against a closing server.
+		if len(procs) > 1 {
+			end(procs[1:])
+		}
+		if len(procs) > 0 {
+			end(procs[:1]) // nats-server, started first
 		}
 		os.RemoveAll(work)
 	}
