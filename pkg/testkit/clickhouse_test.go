@@ -10,6 +10,12 @@ import (
 	"testing"
 )
 
+// unsetMallocConf removes MALLOC_CONF from the environment until t ends.
+func unsetMallocConf(t *testing.T) {
+	t.Setenv("MALLOC_CONF", "") // restored after the test
+	os.Unsetenv("MALLOC_CONF")
+}
+
 func TestServerEnvKeepsAGivenMallocConf(t *testing.T) {
 	for _, tc := range []struct {
 		name, given, want string
@@ -19,8 +25,7 @@ func TestServerEnvKeepsAGivenMallocConf(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.given == "" {
-				t.Setenv("MALLOC_CONF", "") // restored after the test
-				os.Unsetenv("MALLOC_CONF")
+				unsetMallocConf(t)
 			} else {
 				t.Setenv("MALLOC_CONF", tc.given)
 			}
@@ -40,8 +45,7 @@ func TestServerEnvKeepsAGivenMallocConf(t *testing.T) {
 // The server must start with the allocator settings, and jemalloc must accept every one of them:
 // it reports an option it does not know on stderr, which goes to the server's log.
 func TestClickHouseRunsWithMallocConf(t *testing.T) {
-	t.Setenv("MALLOC_CONF", "")
-	os.Unsetenv("MALLOC_CONF")
+	unsetMallocConf(t)
 	ch, err := StartClickHouse()
 	if err != nil {
 		t.Fatal(err)
