@@ -25,8 +25,8 @@ func WithDelivery[T any](decode DecodeFunc[T]) DecodeFunc[Delivered[T]] {
 			return Delivered[T]{}, err
 		}
 		d := Delivered[T]{Value: v}
-		if md, err := m.Metadata(); err == nil {
-			d.Redelivered = md.NumDelivered > 1
+		if del, ok := DeliveryOf(m); ok {
+			d.Redelivered = del.Count > 1
 		}
 		return d, nil
 	}

@@ -40,9 +40,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) settled(stage, outcome string) {
+func (m *Metrics) settled(stage, outcome string, n int) {
 	if m != nil {
-		m.messages.WithLabelValues(stage, outcome).Inc()
+		m.messages.WithLabelValues(stage, outcome).Add(float64(n))
 	}
 }
 

@@ -217,11 +217,11 @@ func (p *partition) reread(ctx context.Context, log *slog.Logger, err error) jet
 
 // apply feeds one message's records to the engine, dead-lettering what does not decode.
 func (p *partition) apply(ctx context.Context, msg jetstream.Msg) {
-	md, err := msg.Metadata()
-	if err != nil {
+	d, ok := stream.DeliveryOf(msg)
+	if !ok {
 		return
 	}
-	p.seq = md.Sequence.Stream
+	p.seq = d.StreamSeq
 	recs, err := p.reader.Read(msg)
 	if err != nil {
 		if dl, derr := stream.DeadLetter("drift", msg, err.Error()); derr == nil {
