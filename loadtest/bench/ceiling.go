@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -50,6 +51,10 @@ func Median(runs int, measure func(run int) (Result, error)) (Result, error) {
 	return results[len(results)/2], nil
 }
 
+// rawBurstSize is how many messages the ceiling publishes before waiting for their acks: more
+// than the load's bursts, so that the bus is kept busy while acks return.
+const rawBurstSize = 2000
+
 // RawJetStream publishes bodies to a fresh JetStream server (file store; fsync on every write
 // when fsync is set) while a pull consumer acks them, and times both until the last ack: the
 // bus's ceiling on this machine.
@@ -73,7 +78,7 @@ func RawJetStream(ctx context.Context, bodies [][]byte, fsync bool) (Result, err
 		return Result{}, err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return Result{}, err
 	}
@@ -104,22 +109,21 @@ func RawJetStream(ctx context.Context, bodies [][]byte, fsync bool) (Result, err
 			}
 		}
 	}()
-	for i, b := range bodies {
-		if _, err := js.PublishAsync(fmt.Sprintf("raw.%d", i%16), b, jetstream.WithMsgID(fmt.Sprint(i))); err != nil {
-			return Result{}, fmt.Errorf("publish raw: %w", err)
-		}
-		if i%2000 == 1999 { // stay below the client's limit of outstanding publishes (fsync is slow)
-			select {
-			case <-js.PublishAsyncComplete():
-			case <-ctx.Done():
-				return Result{}, ctx.Err()
+	// The same publisher as the load: what the ceiling and the pipeline pay to publish matches.
+	pub, err := newBurstPublisher(nc)
+	if err != nil {
+		return Result{}, err
+	}
+	defer pub.close()
+	for from := 0; from < len(bodies); from += rawBurstSize {
+		for i := from; i < min(from+rawBurstSize, len(bodies)); i++ {
+			if err := pub.publish("raw."+strconv.Itoa(i%16), strconv.Itoa(i), bodies[i]); err != nil {
+				return Result{}, fmt.Errorf("publish raw: %w", err)
 			}
 		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
+		if err := pub.wait(ctx, func(int) {}); err != nil {
+			return Result{}, fmt.Errorf("publish raw: %w", err)
+		}
 	}
 	wg.Wait()
 	if consumeErr != nil {

@@ -312,6 +312,11 @@ func waitForPipeline(ctx context.Context, url string, exited chan error) (*nats.
 // JetStream acknowledges them, tracking the publish time of every 500th event.
 func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions, tr *latencyTracker, waiting *lagWatch, logf func(string, ...any)) (int, error) {
 	templates := loadTemplates(256)
+	pub, err := newBurstPublisher(js.Conn())
+	if err != nil {
+		return 0, err
+	}
+	defer pub.close()
 	var tick <-chan time.Time
 	perTick := 0
 	if o.Rate > 0 {
@@ -324,7 +329,7 @@ func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions,
 	n := 0
 	lastLog := time.Now()
 	for time.Now().Before(end) {
-		burst := 500
+		burst := burstSize
 		if tick != nil {
 			<-tick
 			burst = perTick
@@ -336,7 +341,7 @@ func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions,
 				return n, ctx.Err()
 			}
 		}
-		err := publishBurst(ctx, js, templates, n, burst, func(i int, id string) {
+		err := publishBurst(ctx, pub, templates, n, burst, func(i int, id string) {
 			if i%500 == 0 {
 				tr.published(id, time.Now())
 			}
@@ -381,39 +386,36 @@ func loadTemplates(n int) *templateSet {
 
 func (t *templateSet) app(i int) string { return t.apps[i%len(t.apps)] }
 
-func (t *templateSet) next(i int) (string, []byte) {
+// next writes the i-th event into scratch, which may hold the previous one, and returns its id
+// and body.
+func (t *templateSet) next(i int, scratch []byte) (string, []byte) {
 	k := i % len(t.bodies)
-	body := append([]byte(nil), t.bodies[k]...)
-	id := fmt.Sprintf("%0*d", idWidth, i)
-	copy(body[t.idAt[k]:], id)
-	return "lt-" + id, body
+	body := append(scratch[:0], t.bodies[k]...)
+	digits := body[t.idAt[k] : t.idAt[k]+idWidth]
+	for j := idWidth - 1; j >= 0; j-- {
+		digits[j] = byte('0' + i%10)
+		i /= 10
+	}
+	return "lt-" + string(digits), body
 }
 
-// publishBurst publishes the generated events from..from+count-1 asynchronously and waits for
-// their acks, calling acked for each.
-func publishBurst(ctx context.Context, js jetstream.JetStream, templates *templateSet, from, count int, acked func(i int, id string)) error {
-	futures := make([]jetstream.PubAckFuture, 0, count)
-	ids := make([]string, 0, count)
-	for i := from; i < from+count; i++ {
-		id, body := templates.next(i)
-		f, err := js.PublishMsgAsync(stream.NewMsg(stream.EventsSubject(templates.app(i)), id, body))
-		if err != nil {
+// burstSize is how many events a burst publishes before waiting for their acks.
+const burstSize = 500
+
+// publishBurst publishes the generated events from..from+count-1 and waits for their acks,
+// calling acked for each.
+func publishBurst(ctx context.Context, p *burstPublisher, templates *templateSet, from, count int, acked func(i int, id string)) error {
+	ids := make([]string, count)
+	var scratch []byte
+	for k := range count {
+		var body []byte
+		ids[k], body = templates.next(from+k, scratch)
+		if err := p.publish(stream.EventsSubject(templates.app(from+k)), ids[k], body); err != nil {
 			return err
 		}
-		futures = append(futures, f)
-		ids = append(ids, id)
+		scratch = body
 	}
-	for k, f := range futures {
-		select {
-		case <-f.Ok():
-			acked(from+k, ids[k])
-		case err := <-f.Err():
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+	return p.wait(ctx, func(k int) { acked(from+k, ids[k]) })
 }
 
 // followedConsumers are the pipeline's durable consumers whose lag a run follows. Drift reads
@@ -477,9 +479,14 @@ func publishBacklog(ctx context.Context, url string, n int, logf func(string, ..
 		return fmt.Errorf("create streams for the backlog: %w", err)
 	}
 	templates := loadTemplates(256)
+	pub, err := newBurstPublisher(nc)
+	if err != nil {
+		return err
+	}
+	defer pub.close()
 	for done := 0; done < n; {
-		burst := min(500, n-done)
-		if err := publishBurst(ctx, js, templates, backlogFirstID+done, burst, func(int, string) {}); err != nil {
+		burst := min(burstSize, n-done)
+		if err := publishBurst(ctx, pub, templates, backlogFirstID+done, burst, func(int, string) {}); err != nil {
 			return fmt.Errorf("publish backlog: %w", err)
 		}
 		done += burst
