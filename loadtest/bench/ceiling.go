@@ -121,7 +121,7 @@ func RawJetStream(ctx context.Context, bodies [][]byte, fsync bool) (Result, err
 				return Result{}, fmt.Errorf("publish raw: %w", err)
 			}
 		}
-		if err := pub.wait(ctx, func(int) {}); err != nil {
+		if err := pub.wait(ctx, func(int, time.Time) {}); err != nil {
 			return Result{}, fmt.Errorf("publish raw: %w", err)
 		}
 	}

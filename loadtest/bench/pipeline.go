@@ -341,9 +341,9 @@ func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions,
 				return n, ctx.Err()
 			}
 		}
-		err := publishBurst(ctx, pub, templates, n, burst, func(i int, id string) {
+		err := publishBurst(ctx, pub, templates, n, burst, func(i int, id string, ackedAt time.Time) {
 			if i%500 == 0 {
-				tr.published(id, time.Now())
+				tr.published(id, ackedAt)
 			}
 		})
 		n += burst
@@ -404,7 +404,7 @@ const burstSize = 500
 
 // publishBurst publishes the generated events from..from+count-1 and waits for their acks,
 // calling acked for each.
-func publishBurst(ctx context.Context, p *burstPublisher, templates *templateSet, from, count int, acked func(i int, id string)) error {
+func publishBurst(ctx context.Context, p *burstPublisher, templates *templateSet, from, count int, acked func(i int, id string, at time.Time)) error {
 	ids := make([]string, count)
 	var scratch []byte
 	for k := range count {
@@ -415,7 +415,7 @@ func publishBurst(ctx context.Context, p *burstPublisher, templates *templateSet
 		}
 		scratch = body
 	}
-	return p.wait(ctx, func(k int) { acked(from+k, ids[k]) })
+	return p.wait(ctx, func(k int, at time.Time) { acked(from+k, ids[k], at) })
 }
 
 // followedConsumers are the pipeline's durable consumers whose lag a run follows. Drift reads
@@ -486,7 +486,7 @@ func publishBacklog(ctx context.Context, url string, n int, logf func(string, ..
 	defer pub.close()
 	for done := 0; done < n; {
 		burst := min(burstSize, n-done)
-		if err := publishBurst(ctx, pub, templates, backlogFirstID+done, burst, func(int, string) {}); err != nil {
+		if err := publishBurst(ctx, pub, templates, backlogFirstID+done, burst, func(int, string, time.Time) {}); err != nil {
 			return fmt.Errorf("publish backlog: %w", err)
 		}
 		done += burst

@@ -29,9 +29,15 @@ type burstPublisher struct {
 	burst     int   // the current burst's number
 	sent      int   // messages of the current burst
 	remaining int   // messages of the current burst not acknowledged yet
-	acked     []int // positions of the acknowledged ones, in order of arrival
+	acked     []ack // the acknowledged ones, in order of arrival
 	err       error // the first refusal of the burst
 	wake      chan struct{}
+}
+
+// ack is one acknowledged message: its position in the burst and when its ack arrived.
+type ack struct {
+	pos int
+	at  time.Time
 }
 
 // ackWait bounds the wait for a burst's acks: far above a healthy server's, so that only a stuck
@@ -90,7 +96,7 @@ func (p *burstPublisher) onAck(m *nats.Msg) {
 			p.err = err
 		}
 	default:
-		p.acked = append(p.acked, pos)
+		p.acked = append(p.acked, ack{pos, time.Now()})
 	}
 	if p.remaining--; p.remaining == 0 {
 		select {
@@ -101,9 +107,9 @@ func (p *burstPublisher) onAck(m *nats.Msg) {
 }
 
 // wait waits until every message published since the last wait is acknowledged or refused,
-// then calls acked with the position in the burst of each acknowledged one. A refusal ends the
-// wait with its reason.
-func (p *burstPublisher) wait(ctx context.Context, acked func(k int)) error {
+// then calls acked with the position in the burst of each acknowledged one and when its ack
+// arrived. A refusal ends the wait with its reason.
+func (p *burstPublisher) wait(ctx context.Context, acked func(k int, at time.Time)) error {
 	timeout := time.NewTimer(ackWait)
 	defer timeout.Stop()
 	for {
@@ -119,8 +125,8 @@ func (p *burstPublisher) wait(ctx context.Context, acked func(k int)) error {
 			if err != nil {
 				return err
 			}
-			for _, k := range got {
-				acked(k)
+			for _, a := range got {
+				acked(a.pos, a.at)
 			}
 			return nil
 		}

@@ -40,12 +40,19 @@ func TestBurstPublisherStoresEveryEventOnce(t *testing.T) {
 	const count = 1200
 	acked := map[string]int{}
 	for from := 0; from < count; from += burstSize {
-		if err := publishBurst(ctx, pub, templates, from, min(burstSize, count-from), func(i int, id string) { acked[id]++ }); err != nil {
+		sent := time.Now()
+		err := publishBurst(ctx, pub, templates, from, min(burstSize, count-from), func(i int, id string, at time.Time) {
+			acked[id]++
+			if at.Before(sent) || at.After(time.Now()) {
+				t.Errorf("%s acked at %v, outside its burst (sent %v)", id, at, sent)
+			}
+		})
+		if err != nil {
 			t.Fatalf("burst from %d: %v", from, err)
 		}
 	}
 	// A repeated burst is acknowledged as duplicates and stored no more.
-	if err := publishBurst(ctx, pub, templates, 0, 10, func(i int, id string) { acked[id]++ }); err != nil {
+	if err := publishBurst(ctx, pub, templates, 0, 10, func(i int, id string, _ time.Time) { acked[id]++ }); err != nil {
 		t.Fatalf("repeated burst: %v", err)
 	}
 	if len(acked) != count {
@@ -114,7 +121,7 @@ func TestBurstPublisherNamesRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 0
-			err := pub.wait(ctx, func(int) { n++ })
+			err := pub.wait(ctx, func(int, time.Time) { n++ })
 			switch {
 			case tt.want == "" && (err != nil || n != 1):
 				t.Fatalf("wait = %v after %d acks, want one ack", err, n)
