@@ -37,13 +37,17 @@ const InstallHint = "install it with: apt-get install -y clickhouse-server click
 
 // StartClickHouse starts a server and waits until it answers. A missing binary is an error with
 // an install instruction: tests never skip for a missing server.
-func StartClickHouse() (*ClickHouse, error) {
+func StartClickHouse() (*ClickHouse, error) { return StartClickHouseIn("") }
+
+// StartClickHouseIn is StartClickHouse with the server's data in a new directory under parent
+// (the system's temporary directory when parent is empty).
+func StartClickHouseIn(parent string) (*ClickHouse, error) {
 	bin, err := exec.LookPath("clickhouse-server")
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse-server not found on PATH; %s", InstallHint)
 	}
 	return onFreshPorts(func() (*ClickHouse, error) {
-		dir, err := os.MkdirTemp("", "vigil-clickhouse-")
+		dir, err := os.MkdirTemp(parent, "vigil-clickhouse-")
 		if err != nil {
 			return nil, fmt.Errorf("create clickhouse dir: %w", err)
 		}

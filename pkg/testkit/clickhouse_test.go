@@ -77,3 +77,26 @@ func TestLocalScriptSetsMallocConf(t *testing.T) {
 		t.Errorf("deploy/clickhouse/local.sh does not default MALLOC_CONF to %s", MallocConf)
 	}
 }
+
+// The bench can put its server's data on another filesystem: the server keeps everything under
+// the given directory, and Stop removes it.
+func TestClickHouseKeepsItsDataUnderTheGivenParent(t *testing.T) {
+	parent := t.TempDir()
+	ch, err := StartClickHouseIn(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(ch.dir) != parent {
+		ch.Stop()
+		t.Fatalf("server directory %s, want one in %s", ch.dir, parent)
+	}
+	for _, name := range []string{"server.log", "data"} {
+		if _, err := os.Stat(filepath.Join(ch.dir, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	ch.Stop()
+	if entries, err := os.ReadDir(parent); err != nil || len(entries) != 0 {
+		t.Fatalf("after Stop %s holds %d entries (err %v), want none", parent, len(entries), err)
+	}
+}

@@ -42,6 +42,7 @@ func main() {
 	backlog := flag.Int("backlog", 0, "with -services: also run once with this many events published before the services start, at the half rate, to compare their memory with the steady state")
 	natsURL := flag.String("nats", "", "measure already running services on this NATS URL instead of vigil dev")
 	dsn := flag.String("dsn", "", "with -nats: the ClickHouse DSN those services write to")
+	chDir := flag.String("clickhouse-dir", "", "directory under which the bench's own ClickHouse keeps its data, deleted at exit (default: the system's temporary directory); /dev/shm keeps it in memory")
 	flag.Parse()
 	if _, set := os.LookupEnv("GOGC"); !set {
 		// The load generator shares the machine with the pipeline it measures: a collector that
@@ -51,7 +52,7 @@ func main() {
 	if (*natsURL == "") != (*dsn == "") {
 		log.Fatal("bench-e2e: -nats and -dsn go together")
 	}
-	target = targetOptions{natsURL: *natsURL, dsn: *dsn, maxLag: *maxLag}
+	target = targetOptions{natsURL: *natsURL, dsn: *dsn, maxLag: *maxLag, clickhouseDir: *chDir}
 	if *services {
 		target.servicesDir, target.procs = filepath.Dir(*vigilBin), bench.ServiceProcesses
 	}
@@ -84,6 +85,9 @@ type targetOptions struct {
 	procs        []string // processes measured each on its own
 	backlog      int      // events waiting when the services start, in a run of its own
 	maxLag       int      // events waiting for the scorer or writer at which a max-rate run pauses
+	// clickhouseDir is where the throwaway ClickHouse keeps its data ("": the system's
+	// temporary directory).
+	clickhouseDir string
 }
 
 var target targetOptions
@@ -102,7 +106,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	if _, err := os.Stat(vigilBin); err != nil && target.natsURL == "" {
 		return fmt.Errorf("vigil binary %s: %w (run make build first)", vigilBin, err)
 	}
-	ch, err := testkit.StartClickHouse()
+	ch, err := testkit.StartClickHouseIn(target.clickhouseDir)
 	if err != nil {
 		return err
 	}
