@@ -14,23 +14,30 @@ import (
 	"github.com/vigilhq/vigil/pkg/testkit"
 )
 
-func TestBurstPublisherStoresEveryEventOnce(t *testing.T) {
+// connect starts a NATS server for the test and returns a JetStream client of it, with a
+// context that bounds the test.
+func connect(t *testing.T) (context.Context, jetstream.JetStream) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ns := testkit.NATS(t)
-	nc, err := nats.Connect(ns.ClientURL())
+	t.Cleanup(cancel)
+	nc, err := nats.Connect(testkit.NATS(t).ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ctx, js
+}
+
+func TestBurstPublisherStoresEveryEventOnce(t *testing.T) {
+	ctx, js := connect(t)
 	if err := stream.EnsureStreams(ctx, js, stream.Limits{MaxAge: time.Hour, Duplicates: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := newBurstPublisher(nc)
+	pub, err := newBurstPublisher(js.Conn())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,22 +94,11 @@ func TestBurstPublisherStoresEveryEventOnce(t *testing.T) {
 }
 
 func TestBurstPublisherNamesRefusals(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ns := testkit.NATS(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, js := connect(t)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SMALL", Subjects: []string{"small.>"}, MaxMsgs: 1, Discard: jetstream.DiscardNew}); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := newBurstPublisher(nc)
+	pub, err := newBurstPublisher(js.Conn())
 	if err != nil {
 		t.Fatal(err)
 	}
