@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -304,11 +305,35 @@ func ScoreKey(r *event.Scored) string {
 
 // StoredKeys returns which of keys are already stored for table (model_calls: event ids; scores:
 // ScoreKey; alerts: alert ids). The writer asks only for redelivered messages, the usual copies.
+// The keys travel in the query's text, which ClickHouse caps at max_query_size (256 KiB by
+// default): a redelivered batch of thousands of rows is looked up in several queries.
 func StoredKeys(ctx context.Context, conn driver.Conn, table string, keys []string) (map[string]bool, error) {
 	found := map[string]bool{}
-	if len(keys) == 0 {
-		return found, nil
+	for len(keys) > 0 {
+		n, size := 0, 0
+		for n < len(keys) && (n == 0 || size+quotedSize(keys[n]) <= storedKeysQueryBytes) {
+			size += quotedSize(keys[n])
+			n++
+		}
+		if err := lookUpStoredKeys(ctx, conn, table, keys[:n], found); err != nil {
+			return nil, err
+		}
+		keys = keys[n:]
 	}
+	return found, nil
+}
+
+// storedKeysQueryBytes bounds the keys of one lookup query, well under the 262,144 bytes of
+// ClickHouse's default max_query_size.
+const storedKeysQueryBytes = 128 << 10
+
+// quotedSize is what key adds to a query's text: itself with its quotes and backslashes
+// escaped, in quotes, and the comma and space after it.
+func quotedSize(key string) int {
+	return len(key) + strings.Count(key, "'") + strings.Count(key, `\`) + 4
+}
+
+func lookUpStoredKeys(ctx context.Context, conn driver.Conn, table string, keys []string, found map[string]bool) error {
 	set := make([]any, len(keys))
 	for i, k := range keys {
 		set[i] = k
@@ -316,20 +341,20 @@ func StoredKeys(ctx context.Context, conn driver.Conn, table string, keys []stri
 	rows, err := conn.Query(ctx, "SELECT DISTINCT key FROM stored_keys WHERE kind = ? AND key IN ?",
 		table, clickhouse.GroupSet{Value: set})
 	if err != nil {
-		return nil, fmt.Errorf("look up stored %s keys: %w", table, err)
+		return fmt.Errorf("look up stored %s keys: %w", table, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("look up stored %s keys: %w", table, err)
+			return fmt.Errorf("look up stored %s keys: %w", table, err)
 		}
 		found[k] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("look up stored %s keys: %w", table, err)
+		return fmt.Errorf("look up stored %s keys: %w", table, err)
 	}
-	return found, nil
+	return nil
 }
 
 func sortedPairs(m map[string]string) (keys, values []string) {

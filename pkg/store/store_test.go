@@ -124,6 +124,37 @@ func TestInsertedCopiesReadOnceThroughViews(t *testing.T) {
 	}
 }
 
+// A redelivered batch can hold more keys than one query's text may carry (ClickHouse caps it at
+// 256 KiB): the lookup still answers for every key, including ones with quotes to escape.
+func TestStoredKeysOfALargeBatch(t *testing.T) {
+	ctx := context.Background()
+	conn := testkit.Conn(t, ch.Database(t))
+	ts := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	keys := make([]string, 20_000) // about 900 KB of keys
+	want := map[string]bool{}
+	var events []*event.Event
+	for i := range keys {
+		keys[i] = fmt.Sprintf("ev-%06d-%s", i, strings.Repeat("x", 30))
+		if i%5000 == 4999 {
+			keys[i] = fmt.Sprintf("ev-%06d-it's-%s", i, strings.Repeat(`\`, 10))
+		}
+		if i%1000 == 0 || i%5000 == 4999 {
+			events = append(events, &event.Event{EventID: keys[i], Timestamp: ts, App: "shop", Model: "m", Output: "hi"})
+			want[keys[i]] = true
+		}
+	}
+	if err := store.InsertModelCalls(ctx, conn, events); err != nil {
+		t.Fatal(err)
+	}
+	found, err := store.StoredKeys(ctx, conn, store.TableModelCalls, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, found); diff != "" {
+		t.Errorf("StoredKeys of %d keys (-want +got):\n%s", len(keys), diff)
+	}
+}
+
 func TestIsPermanent(t *testing.T) {
 	ctx := context.Background()
 	conn := testkit.Conn(t, ch.Database(t))
