@@ -243,13 +243,15 @@ func (s *Source[T]) handle(ctx context.Context, msgs []jetstream.Msg) {
 		case err == nil:
 			s.ackAll(kept)
 		case errors.As(err, &batchErr):
+			handled := kept[:0:0]
 			for i, m := range kept {
 				if ferr, failed := batchErr.Failed[i]; failed {
 					s.deadLetter(ctx, m, ferr.Error())
 				} else {
-					s.ack(m)
+					handled = append(handled, m)
 				}
 			}
+			s.ackAll(handled)
 		case IsPermanent(err):
 			for _, m := range kept {
 				s.deadLetter(ctx, m, err.Error())
@@ -276,13 +278,6 @@ func (s *Source[T]) handle(ctx context.Context, msgs []jetstream.Msg) {
 		}
 	}
 	s.metrics.batchDone(s.cfg.Stage, time.Since(start))
-}
-
-func (s *Source[T]) ack(m jetstream.Msg) {
-	if err := m.Ack(); err != nil {
-		s.log.Warn("ack message", "err", err)
-	}
-	s.metrics.settled(s.cfg.Stage, outcomeAck, 1)
 }
 
 // ackAll acks msgs and counts them once: a labelled counter costs a lookup per update.
