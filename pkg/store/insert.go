@@ -311,9 +311,10 @@ func StoredKeys(ctx context.Context, conn driver.Conn, table string, keys []stri
 	found := map[string]bool{}
 	for len(keys) > 0 {
 		n, size := 0, 0
-		for n < len(keys) && (n == 0 || size+quotedSize(keys[n]) <= storedKeysQueryBytes) {
-			size += quotedSize(keys[n])
-			n++
+		for ; n < len(keys); n++ {
+			if size += quotedSize(keys[n]); n > 0 && size > storedKeysQueryBytes {
+				break
+			}
 		}
 		if err := lookUpStoredKeys(ctx, conn, table, keys[:n], found); err != nil {
 			return nil, err
