@@ -59,3 +59,51 @@ func TestIdlePartitionsKeepTheirConsumers(t *testing.T) {
 		t.Errorf("SCORED's consumers changed while idle: %v, then %v", before, after)
 	}
 }
+
+// TestCheckpointsSpreadOverTheInterval: the partitions a replica takes at once save their state
+// at different moments of the checkpoint interval, not all together.
+func TestCheckpointsSpreadOverTheInterval(t *testing.T) {
+	ns := testkit.NATS(t)
+	const partitions = 4
+	const interval = 2 * time.Second
+	d := NewTestDeps(t, ns.ClientURL(), partitions)
+	cfg := Config{Window: time.Minute, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
+		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500,
+		ReplicaID: "r1", LeaseTTL: 5 * time.Second, CheckpointInterval: interval}
+	ctx := context.Background()
+	m, err := New(ctx, d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(ctx)
+	testkit.Eventually(t, 10*time.Second, func() bool { return len(m.Owned()) == partitions }, "partitions not owned: %v", m.Owned())
+
+	// The first checkpoint of each partition, as the server stamped its header.
+	first := map[string]time.Time{}
+	testkit.Eventually(t, 3*interval, func() bool {
+		for n := range partitions {
+			if _, ok := first[leaseKey(n)]; ok {
+				continue
+			}
+			if e, err := m.state.Get(ctx, leaseKey(n)); err == nil {
+				first[leaseKey(n)] = e.Created()
+			}
+		}
+		return len(first) == partitions
+	}, "checkpoints written: %v", first)
+	var earliest, latest time.Time
+	for _, at := range first {
+		if earliest.IsZero() || at.Before(earliest) {
+			earliest = at
+		}
+		if at.After(latest) {
+			latest = at
+		}
+	}
+	if spread := latest.Sub(earliest); spread < interval/2 {
+		t.Errorf("the first checkpoints of %d partitions came within %v of each other, want them spread over the %v interval: %v", partitions, spread, interval, first)
+	}
+}

@@ -101,7 +101,8 @@ func startPartition(ctx context.Context, m *Manager, n int) (*partition, error) 
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	p.cancel, p.saved, p.lastSeen, p.from = cancel, time.Now(), time.Now(), p.seq+1
+	p.cancel, p.lastSeen, p.from = cancel, time.Now(), p.seq+1
+	p.saved = time.Now().Add(-checkpointPhase(n, m.partitions, m.cfg.CheckpointInterval))
 	go p.run(runCtx, msgs)
 	return p, nil
 }
@@ -171,8 +172,8 @@ func (p *partition) run(ctx context.Context, msgs jetstream.MessagesContext) {
 	}
 }
 
-// applyBatch applies up to the configured batch of messages, those that arrive within batchWait.
-// An error means msgs can give no more: it is stopped, or the connection closed.
+// applyBatch applies up to the configured batch of messages, those that arrive within batchWait,
+// closing windows as it goes. An error means msgs can give no more: it is stopped, or the connection closed.
 func (p *partition) applyBatch(ctx context.Context, msgs jetstream.MessagesContext) (int, error) {
 	deadline := time.Now().Add(batchWait)
 	got := 0
@@ -190,6 +191,11 @@ func (p *partition) applyBatch(ctx context.Context, msgs jetstream.MessagesConte
 		}
 		got++
 		p.apply(ctx, msg)
+		// Close windows as the watermark passes them, not once per batch: a batch read behind a
+		// backlog spans several windows, and each track kept them all open, so drift held more
+		// state while catching up than at steady speed. Lateness then no longer depends on where
+		// a batch happened to end.
+		p.advance(p.watermark)
 	}
 	return got, nil
 }
@@ -316,6 +322,14 @@ func (p *partition) checkpointLocked(ctx context.Context) error {
 	}
 	p.gen, p.saved = gen, time.Now()
 	return nil
+}
+
+// checkpointPhase spreads the partitions' checkpoints over the interval instead of letting every
+// partition a replica took at once encode and put its state at the same moment: together they
+// held that much more memory at the peak, and the connection's write buffer kept the size of all
+// their puts at once.
+func checkpointPhase(n, partitions int, interval time.Duration) time.Duration {
+	return interval * time.Duration(n) / time.Duration(max(partitions, 1))
 }
 
 // snapshotChunks splits the engine's state by a hash of the series into values of at most
