@@ -173,7 +173,8 @@ func (p *partition) run(ctx context.Context, msgs jetstream.MessagesContext) {
 }
 
 // applyBatch applies up to the configured batch of messages, those that arrive within batchWait,
-// closing windows as it goes. An error means msgs can give no more: it is stopped, or the connection closed.
+// closing windows as it goes. An error means msgs can give no more: it is stopped, or the
+// connection closed.
 func (p *partition) applyBatch(ctx context.Context, msgs jetstream.MessagesContext) (int, error) {
 	deadline := time.Now().Add(batchWait)
 	got := 0
