@@ -32,6 +32,16 @@ const snapshotVersion = 3
 // however large they are: about 3 KB for a series with one check and one measure. A caller that must keep each encoded value small (a key-value bucket's maximum
 // value size) snapshots the series in groups with filter. Snapshot does not change the engine.
 func (e *Engine) Snapshot(filter func(event.Series) bool) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := e.EncodeSnapshot(&buf, filter); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// EncodeSnapshot appends what Snapshot returns to buf, so that a caller that checkpoints often
+// can encode into memory it keeps instead of a new copy of the state each time.
+func (e *Engine) EncodeSnapshot(buf *bytes.Buffer, filter func(event.Series) bool) error {
 	e.sortTracks()
 	s := snapshotFile{
 		Version:  snapshotVersion,
@@ -64,11 +74,11 @@ func (e *Engine) Snapshot(filter func(event.Series) bool) ([]byte, error) {
 			s.Families = append(s.Families, familySnap{f.app, f.environment, f.feature, f.metric, ref(b)})
 		}
 	}
-	data, err := json.Marshal(&s)
-	if err != nil {
-		return nil, fmt.Errorf("encode drift snapshot: %w", err)
+	if err := json.NewEncoder(buf).Encode(&s); err != nil {
+		return fmt.Errorf("encode drift snapshot: %w", err)
 	}
-	return data, nil
+	buf.Truncate(buf.Len() - 1) // the newline Encode ends with, which Marshal does not write
+	return nil
 }
 
 // Restore merges the series of a Snapshot into e: each restored series replaces any series of the

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"math/rand/v2"
@@ -249,6 +250,14 @@ func TestSnapshotIsVersionedJSON(t *testing.T) {
 	}
 	if again, err := e.Snapshot(nil); err != nil || string(again) != string(data) {
 		t.Errorf("snapshot after self-restore differs (err %v)", err)
+	}
+	if !bytes.HasSuffix(data, []byte("}")) {
+		t.Errorf("snapshot ends with %q, want the object's closing brace", data[max(len(data)-8, 0):])
+	}
+	// Encoding into a buffer in use appends the same bytes after what it holds.
+	buf := bytes.NewBufferString("kept")
+	if err := e.EncodeSnapshot(buf, nil); err != nil || buf.String() != "kept"+string(data) {
+		t.Errorf("EncodeSnapshot into a buffer holding 4 bytes left %d bytes, want 4 + %d (err %v)", buf.Len(), len(data), err)
 	}
 }
 

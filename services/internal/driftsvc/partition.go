@@ -1,6 +1,7 @@
 package driftsvc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -297,12 +298,13 @@ func (p *partition) checkpointLocked(ctx context.Context) error {
 		return err
 	}
 	chunks, err := p.snapshotChunks()
+	defer releaseChunks(chunks)
 	if err != nil {
 		return err
 	}
 	gen := p.gen + 1
 	for i, c := range chunks {
-		if _, err := p.m.state.Put(ctx, chunkKey(p.n, gen, i), c); err != nil {
+		if _, err := p.m.state.Put(ctx, chunkKey(p.n, gen, i), c.Bytes()); err != nil {
 			return fmt.Errorf("save checkpoint chunk %d of partition %d: %w", i, p.n, err)
 		}
 	}
@@ -334,25 +336,40 @@ func checkpointPhase(n, partitions int, interval time.Duration) time.Duration {
 }
 
 // snapshotChunks splits the engine's state by a hash of the series into values of at most
-// maxChunk bytes (a single series larger than that still gets a value of its own).
-func (p *partition) snapshotChunks() ([][]byte, error) {
+// maxChunk bytes (a single series larger than that still gets a value of its own). The buffers
+// are lent from chunkBuffers; releaseChunks takes them back.
+func (p *partition) snapshotChunks() ([]*bytes.Buffer, error) {
 	for k := 1; ; k *= 2 {
-		chunks := make([][]byte, 0, k)
+		chunks := make([]*bytes.Buffer, 0, k)
 		fits := true
 		for i := 0; i < k; i++ {
-			data, err := p.engine.Snapshot(func(s event.Series) bool { return k == 1 || stream.Partition(s.Key(), k) == i })
+			buf := chunkBuffers.Get().(*bytes.Buffer)
+			chunks = append(chunks, buf)
+			err := p.engine.EncodeSnapshot(buf, func(s event.Series) bool { return k == 1 || stream.Partition(s.Key(), k) == i })
 			if err != nil {
-				return nil, err
+				return chunks, err
 			}
-			if len(data) > maxChunk && k < 1<<12 {
+			if buf.Len() > maxChunk && k < 1<<12 {
 				fits = false
 				break
 			}
-			chunks = append(chunks, data)
 		}
 		if fits {
 			return chunks, nil
 		}
+		releaseChunks(chunks)
+	}
+}
+
+// chunkBuffers keeps the buffers checkpoints encode into. Partitions checkpoint at spread
+// phases, so a replica needs about one partition's state of them; a new copy of the encoded
+// state at every checkpoint was a sixth of what drift allocated at full speed.
+var chunkBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func releaseChunks(chunks []*bytes.Buffer) {
+	for _, b := range chunks {
+		b.Reset()
+		chunkBuffers.Put(b)
 	}
 }
 
