@@ -45,14 +45,7 @@ func TestBacklogClosesWindowsAsItReads(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	m, err := New(ctx, d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(ctx)
+	m := startManager(t, d, cfg, 1)
 	stats := func() (seq uint64, late uint64) {
 		m.mu.Lock()
 		p := m.owned[0]

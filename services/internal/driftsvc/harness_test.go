@@ -13,6 +13,7 @@ import (
 	"github.com/vigilhq/vigil/pkg/config"
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
+	"github.com/vigilhq/vigil/pkg/testkit"
 	"github.com/vigilhq/vigil/services/internal/app"
 )
 
@@ -68,4 +69,21 @@ func StoredAlerts(t *testing.T, js jetstream.JetStream) []StoredAlert {
 		out = append(out, StoredAlert{Alert: a, MsgID: msg.Headers().Get(nats.MsgIdHdr)})
 	}
 	return out
+}
+
+// startManager starts a replica with cfg and waits until it owns all partitions; it shuts down
+// when the test ends.
+func startManager(t *testing.T, d app.Deps, cfg Config, partitions int) *Manager {
+	t.Helper()
+	ctx := context.Background()
+	m, err := New(ctx, d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown(ctx) })
+	testkit.Eventually(t, 10*time.Second, func() bool { return len(m.Owned()) == partitions }, "partitions not owned: %v", m.Owned())
+	return m
 }

@@ -24,15 +24,7 @@ func TestIdlePartitionsKeepTheirConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	m, err := New(ctx, d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(ctx)
-	testkit.Eventually(t, 10*time.Second, func() bool { return len(m.Owned()) == partitions }, "partitions not owned: %v", m.Owned())
+	startManager(t, d, cfg, partitions)
 
 	scored, err := d.JS.Stream(ctx, stream.Scored)
 	if err != nil {
@@ -71,15 +63,7 @@ func TestCheckpointsSpreadOverTheInterval(t *testing.T) {
 		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500,
 		ReplicaID: "r1", LeaseTTL: 5 * time.Second, CheckpointInterval: interval}
 	ctx := context.Background()
-	m, err := New(ctx, d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Shutdown(ctx)
-	testkit.Eventually(t, 10*time.Second, func() bool { return len(m.Owned()) == partitions }, "partitions not owned: %v", m.Owned())
+	m := startManager(t, d, cfg, partitions)
 
 	// The first checkpoint of each partition, as the server stamped its header.
 	first := map[string]time.Time{}
