@@ -2,6 +2,7 @@ package driftsvc
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -20,9 +21,7 @@ func TestBacklogClosesWindowsAsItReads(t *testing.T) {
 	ns := testkit.NATS(t)
 	d := NewTestDeps(t, ns.ClientURL(), 1)
 	const window = 10 * time.Second
-	cfg := Config{Window: window, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
-		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500,
-		ReplicaID: "r1", LeaseTTL: 5 * time.Second, CheckpointInterval: time.Minute}
+	cfg := ConfigForTest("r1", window, time.Minute)
 	ctx := context.Background()
 
 	t0 := time.Now().Add(-time.Hour).Truncate(window)
@@ -33,7 +32,7 @@ func TestBacklogClosesWindowsAsItReads(t *testing.T) {
 		t0.Add(5 * window),      // the watermark moves five windows on
 		t0.Add(2 * time.Second), // window 0 again, long past its grace
 	} {
-		rec := event.Scored{EventID: "e" + string(rune('0'+i)), Timestamp: at, Series: series, Source: "checks", RulesVersion: "r1",
+		rec := event.Scored{EventID: fmt.Sprintf("e%d", i), Timestamp: at, Series: series, Source: "checks", RulesVersion: "r1",
 			Scores: []event.Score{{Metric: "truncated", Kind: event.KindCheck, Pass: true}}}
 		body, err := event.Marshal(&rec)
 		if err != nil {

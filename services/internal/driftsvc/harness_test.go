@@ -87,3 +87,11 @@ func startManager(t *testing.T, d app.Deps, cfg Config, partitions int) *Manager
 	testkit.Eventually(t, 10*time.Second, func() bool { return len(m.Owned()) == partitions }, "partitions not owned: %v", m.Owned())
 	return m
 }
+
+// ConfigForTest is a replica's configuration for tests: the detectors' settings every test shares,
+// windows of window and a checkpoint every checkpoint; a test sets the rest it needs.
+func ConfigForTest(id string, window, checkpoint time.Duration) Config {
+	return Config{Window: window, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
+		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500,
+		ReplicaID: id, LeaseTTL: 5 * time.Second, CheckpointInterval: checkpoint}
+}

@@ -17,9 +17,7 @@ func TestIdlePartitionsKeepTheirConsumers(t *testing.T) {
 	ns := testkit.NATS(t)
 	const partitions = 4
 	d := NewTestDeps(t, ns.ClientURL(), partitions)
-	cfg := Config{Window: time.Minute, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
-		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500,
-		ReplicaID: "r1", LeaseTTL: 5 * time.Second, CheckpointInterval: time.Second}
+	cfg := ConfigForTest("r1", time.Minute, time.Second)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +57,7 @@ func TestCheckpointsSpreadOverTheInterval(t *testing.T) {
 	const partitions = 4
 	const interval = 2 * time.Second
 	d := NewTestDeps(t, ns.ClientURL(), partitions)
-	cfg := Config{Window: time.Minute, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
-		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500,
-		ReplicaID: "r1", LeaseTTL: 5 * time.Second, CheckpointInterval: interval}
+	cfg := ConfigForTest("r1", time.Minute, interval)
 	ctx := context.Background()
 	m := startManager(t, d, cfg, partitions)
 

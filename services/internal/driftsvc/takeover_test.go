@@ -23,9 +23,9 @@ func deps(t *testing.T, url string) app.Deps {
 }
 
 func config4(id string) driftsvc.Config {
-	return driftsvc.Config{Window: 10 * time.Second, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
-		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, ResendWindows: 0, BatchSize: 500,
-		ReplicaID: id, LeaseTTL: 2 * time.Second, CheckpointInterval: 300 * time.Millisecond}
+	cfg := driftsvc.ConfigForTest(id, 10*time.Second, 300*time.Millisecond)
+	cfg.LeaseTTL = 2 * time.Second
+	return cfg
 }
 
 // TestReplicaKilledMidStreamHandsOverItsPartitions runs two drift replicas, kills one without

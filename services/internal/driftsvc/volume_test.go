@@ -24,10 +24,8 @@ func TestSilenceAlertFiresOnClockAndResolves(t *testing.T) {
 	ns := testkit.NATS(t)
 	d := NewTestDeps(t, ns.ClientURL(), 2)
 	js := d.JS
-	cfg := Config{Window: time.Minute, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
-		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, ResendWindows: 0, BatchSize: 500,
-		ReplicaID: "r1", LeaseTTL: 2 * time.Second, CheckpointInterval: 300 * time.Millisecond,
-		SilenceRatio: 0.2, SilenceGrace: time.Second}
+	cfg := ConfigForTest("r1", time.Minute, 300*time.Millisecond)
+	cfg.LeaseTTL, cfg.SilenceRatio, cfg.SilenceGrace = 2*time.Second, 0.2, time.Second
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,8 @@ func TestEvalAlertSurvivesAHandOver(t *testing.T) {
 	ns := testkit.NATS(t)
 	d := NewTestDeps(t, ns.ClientURL(), 1)
 	js := d.JS
-	cfg := Config{Window: 10 * time.Second, Grace: time.Second, BaselineSize: 200, MinSamples: 30, Alpha: 0.001,
-		MinRateEffect: 0.05, MinMeanEffect: 0.5, PendingWindows: 1, ResolveWindows: 2, BatchSize: 500, ReplicaID: "a",
-		LeaseTTL: 2 * time.Second, CheckpointInterval: 300 * time.Millisecond, EvalMargin: 0.05, MetricsMaxSeries: 10}
+	cfg := ConfigForTest("a", 10*time.Second, 300*time.Millisecond)
+	cfg.LeaseTTL, cfg.EvalMargin, cfg.MetricsMaxSeries = 2*time.Second, 0.05, 10
 	ctx := context.Background()
 	kv, err := OpenBaselines(ctx, js)
 	if err != nil {
