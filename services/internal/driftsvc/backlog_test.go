@@ -3,14 +3,17 @@ package driftsvc
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigilhq/vigil/pkg/event"
 	"github.com/vigilhq/vigil/pkg/stream"
 	"github.com/vigilhq/vigil/pkg/testkit"
+	"github.com/vigilhq/vigil/services/internal/app"
 )
 
 // TestBacklogClosesWindowsAsItReads: a partition that starts behind a backlog reads it in one
@@ -60,4 +63,26 @@ func TestBacklogClosesWindowsAsItReads(t *testing.T) {
 	if _, late := stats(); late != 1 {
 		t.Errorf("%d late records, want 1: the third record's window closed when the second moved the watermark", late)
 	}
+	// The replica's counters say so too, for an operator to alert on.
+	want := `
+# HELP vigil_drift_late_records_total Scored records that arrived after their window closed (its end plus VIGIL_DRIFT_GRACE) and changed no statistic.
+# TYPE vigil_drift_late_records_total counter
+vigil_drift_late_records_total 1
+# HELP vigil_drift_records_total Scored records the partitions of this replica applied.
+# TYPE vigil_drift_records_total counter
+vigil_drift_records_total 3
+`
+	// The counters are added once the batch is applied, just after the sequence moves.
+	deadline := time.Now().Add(5 * time.Second)
+	for err := compareRecordCounters(d, want); err != nil; err = compareRecordCounters(d, want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("record counters: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// compareRecordCounters compares the replica's record counters with want.
+func compareRecordCounters(d app.Deps, want string) error {
+	return testutil.GatherAndCompare(d.Registry, strings.NewReader(want), "vigil_drift_records_total", "vigil_drift_late_records_total")
 }

@@ -33,6 +33,7 @@ type Manager struct {
 	members    jetstream.KeyValue
 	state      jetstream.KeyValue
 	ownedGauge prometheus.Gauge
+	records    recordCounters
 	baselines  *baselineWatch   // pins and accepted runs (baselines.go)
 	quality    *qualityMetrics  // per-series quality gauges (metrics.go)
 	now        func() time.Time // clock of silence detection (volume.go); nil: time.Now
@@ -81,8 +82,12 @@ func newManager(ctx context.Context, d app.Deps, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	records, err := newRecordCounters(reg)
+	if err != nil {
+		return nil, err
+	}
 	return &Manager{d: d, cfg: cfg, partitions: max(d.Common.Streams.Partitions, 1), leases: leases, members: members, state: state,
-		ownedGauge: gauge, baselines: watch, quality: quality, owned: map[int]*partition{}, revs: map[int]uint64{}, stop: make(chan struct{}), done: make(chan struct{})}, nil
+		ownedGauge: gauge, records: records, baselines: watch, quality: quality, owned: map[int]*partition{}, revs: map[int]uint64{}, stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // Owned lists the partitions this replica owns, sorted.

@@ -175,3 +175,36 @@ func (q *qualityMetrics) publishCounts() {
 	q.exportedGauge.Set(float64(q.exported))
 	q.droppedGauge.Set(float64(total))
 }
+
+// recordCounters count the scored records the partitions applied, and those that came too late
+// for their window: a window closes once the newest record's timestamp passes its end by
+// VIGIL_DRIFT_GRACE, and a record for it after that changes no statistic. A late share above
+// zero means a sender's clock runs behind or records reach drift after the grace.
+type recordCounters struct {
+	applied, late prometheus.Counter
+}
+
+func newRecordCounters(reg prometheus.Registerer) (recordCounters, error) {
+	c := recordCounters{
+		applied: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_drift_records_total",
+			Help: "Scored records the partitions of this replica applied."}),
+		late: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_drift_late_records_total",
+			Help: "Scored records that arrived after their window closed (its end plus VIGIL_DRIFT_GRACE) and changed no statistic."}),
+	}
+	var err error
+	if c.applied, err = telemetry.Register(reg, c.applied); err != nil {
+		return c, err
+	}
+	if c.late, err = telemetry.Register(reg, c.late); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// add counts what an engine observed since its stats were last, returning its stats now.
+func (c recordCounters) add(e *drift.Engine, last drift.Stats) drift.Stats {
+	s := e.Stats()
+	c.applied.Add(float64(s.Observed - last.Observed))
+	c.late.Add(float64(s.Late - last.Late))
+	return s
+}

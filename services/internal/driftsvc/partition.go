@@ -48,6 +48,7 @@ type partition struct {
 	from      uint64 // the first sequence read, fixed before the partition runs
 	gen       uint64 // generation of the last checkpoint
 	watermark time.Time
+	counted   drift.Stats // the engine's stats last added to the replica's record counters
 	lastSeen  time.Time
 	saved     time.Time
 	outbox    []event.Alert
@@ -153,6 +154,7 @@ func (p *partition) run(ctx context.Context, msgs jetstream.MessagesContext) {
 		}
 		if got > 0 {
 			p.lastSeen = time.Now()
+			p.counted = p.m.records.add(p.engine, p.counted)
 			p.advance(p.watermark)
 		} else if !p.watermark.IsZero() {
 			// Traffic paused: let wall time close windows, so alerts fire and resolve anyway.
