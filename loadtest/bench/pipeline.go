@@ -358,45 +358,63 @@ func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions,
 	return n, nil
 }
 
-// templates are pre-encoded events whose ids are rewritten in place, so publishing costs no
-// encoding work and does not steal CPU from the pipeline under test.
+// templates are pre-encoded events whose ids and timestamps are rewritten in place, so
+// publishing costs no encoding work and does not steal CPU from the pipeline under test.
 type templateSet struct {
 	bodies [][]byte
 	apps   []string
 	idAt   []int
+	tsAt   []int
 }
 
 const idWidth = 20
 
+// stampLayout writes every timestamp at the same width (RFC 3339 with all nine fraction digits),
+// so a template's timestamp can be overwritten in place.
+const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// stampWidth is the width of a timestamp in stampLayout, in UTC.
+var stampWidth = len(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Format(stampLayout))
+
 func loadTemplates(n int) *templateSet {
 	g := gen.New(gen.Options{Apps: 4, Features: 8, Models: 3, Versions: 2, BadShare: 0.05, Seed: 42})
 	ts := &templateSet{}
-	now := time.Now().UTC()
+	// Nine significant fraction digits, so the encoded timestamp has stampWidth bytes to find.
+	at := time.Now().UTC().Truncate(time.Second).Add(123456789)
+	stamp := []byte(at.Format(stampLayout))
 	placeholder := strings.Repeat("0", idWidth)
 	for range n {
-		ev := g.Next(now)
+		ev := g.Next(at)
 		ev.EventID = "lt-" + placeholder
 		body, _ := event.Marshal(ev)
 		ts.bodies = append(ts.bodies, body)
 		ts.apps = append(ts.apps, ev.App)
 		ts.idAt = append(ts.idAt, bytes.Index(body, []byte(placeholder)))
+		ts.tsAt = append(ts.tsAt, bytes.Index(body, stamp))
 	}
 	return ts
 }
 
 func (t *templateSet) app(i int) string { return t.apps[i%len(t.apps)] }
 
-// next writes the i-th event into scratch, which may hold the previous one, and returns its id
-// and body.
-func (t *templateSet) next(i int, scratch []byte) (string, []byte) {
+// next writes the i-th event, stamped with stamp (stampWidth bytes in stampLayout), into scratch,
+// which may hold the previous one, and returns its id and body. Every event carries the time it
+// is published, as a model call's would: drift places records in windows by their timestamp.
+func (t *templateSet) next(i int, stamp, scratch []byte) (string, []byte) {
 	k := i % len(t.bodies)
 	body := append(scratch[:0], t.bodies[k]...)
+	copy(body[t.tsAt[k]:t.tsAt[k]+stampWidth], stamp)
 	digits := body[t.idAt[k] : t.idAt[k]+idWidth]
 	for j := idWidth - 1; j >= 0; j-- {
 		digits[j] = byte('0' + i%10)
 		i /= 10
 	}
 	return "lt-" + string(digits), body
+}
+
+// stampNow is the current time in stampLayout.
+func stampNow(buf []byte) []byte {
+	return time.Now().UTC().AppendFormat(buf[:0], stampLayout)
 }
 
 // burstSize is how many events a burst publishes before waiting for their acks.
@@ -407,9 +425,11 @@ const burstSize = 500
 func publishBurst(ctx context.Context, p *burstPublisher, templates *templateSet, from, count int, acked func(i int, id string, at time.Time)) error {
 	ids := make([]string, count)
 	var scratch []byte
+	// One stamp per burst: a burst takes milliseconds, far less than drift's windows.
+	stamp := stampNow(make([]byte, 0, stampWidth))
 	for k := range count {
 		var body []byte
-		ids[k], body = templates.next(from+k, scratch)
+		ids[k], body = templates.next(from+k, stamp, scratch)
 		if err := p.publish(stream.EventsSubject(templates.app(from+k)), ids[k], body); err != nil {
 			return err
 		}

@@ -43,6 +43,7 @@ func TestBurstPublisherStoresEveryEventOnce(t *testing.T) {
 	}
 	defer pub.close()
 	templates := loadTemplates(8)
+	began := time.Now()
 
 	const count = 1200
 	acked := map[string]int{}
@@ -89,6 +90,10 @@ func TestBurstPublisherStoresEveryEventOnce(t *testing.T) {
 		}
 		if id := m.Headers().Get(jetstream.MsgIDHeader); ev.EventID != id || acked[id] == 0 {
 			t.Fatalf("stored event %q under Nats-Msg-Id %q (acked %d times)", ev.EventID, id, acked[id])
+		}
+		// Each event carries the time it was published, so drift windows it as live traffic.
+		if ev.Timestamp.Before(began) || ev.Timestamp.After(time.Now()) {
+			t.Fatalf("stored event %q stamped %v, outside the test's run (from %v)", ev.EventID, ev.Timestamp, began)
 		}
 	}
 }

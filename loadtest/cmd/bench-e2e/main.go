@@ -118,7 +118,8 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	size := 0
 	now := time.Now().UTC()
 	for i := range events {
-		events[i] = g.Next(now)
+		// Stamped as a stream of 20,000 calls a second would be, like the pipeline's load.
+		events[i] = g.Next(now.Add(time.Duration(i) * 50 * time.Microsecond))
 		bodies[i], _ = event.Marshal(events[i])
 		size += len(bodies[i])
 	}
