@@ -38,6 +38,13 @@ func decodeScoredBatch(data []byte, alias bool, sizeHint int, reuse *ScoredBuffe
 		if recs, err = decodeScoredStrict(data, alias, sizeHint); err != nil {
 			return nil, err
 		}
+		if reuse != nil && reuse.DropReasons {
+			for i := range recs {
+				for j := range recs[i].Scores {
+					recs[i].Scores[j].Reason = ""
+				}
+			}
+		}
 	}
 	if len(recs) == 0 {
 		return nil, &FieldError{Field: "records", Reason: "required: at least one scored record"}

@@ -25,7 +25,8 @@ func decodeScoredFast(data []byte, alias bool, sizeHint int, reuse *ScoredBuffer
 		string(data[len(data)-len(closing):]) != closing {
 		return nil, false
 	}
-	p := scoredParser{data: data[:len(data)-len(closing)], pos: len(open), alias: alias, arenaAlways: reuse != nil}
+	p := scoredParser{data: data[:len(data)-len(closing)], pos: len(open), alias: alias, arenaAlways: reuse != nil,
+		dropReasons: reuse != nil && reuse.DropReasons}
 	if sizeHint <= 0 || sizeHint > len(data)/64 {
 		// A record key can occur only where a record starts: quotes inside strings are escaped.
 		sizeHint = bytes.Count(data, []byte(`{"event_id":`))
@@ -63,6 +64,11 @@ func decodeScoredFast(data []byte, alias bool, sizeHint int, reuse *ScoredBuffer
 // from one call to the next, so that a consumer decoding one batch after another allocates
 // nothing for them once the buffers have grown to its batches. The zero value is ready to use.
 type ScoredBuffers struct {
+	// DropReasons leaves every score's Reason empty, for a consumer that reads none: a failing
+	// check's reason differs from record to record, and copying it was most of what such a
+	// consumer allocated to decode.
+	DropReasons bool
+
 	records []Scored
 	scores  []Score
 }
@@ -79,6 +85,7 @@ type scoredParser struct {
 	data        []byte
 	pos         int
 	alias       bool
+	dropReasons bool    // see ScoredBuffers.DropReasons
 	arenaAlways bool    // cut scores from the arena even without alias: the caller reuses it
 	arena       []Score // the backing array the records' scores are cut from
 	scores      int     // scores parsed so far, to size the next arena
@@ -177,8 +184,28 @@ func (p *scoredParser) score(s, prev *Score) bool {
 		p.kind(&s.Kind) && p.number(&s.Value) &&
 		p.lit(`,"pass":`) && p.bool(&s.Pass) &&
 		p.optField(`,"label":`, &s.Label, prev.Label) &&
-		p.optField(`,"reason":`, &s.Reason, prev.Reason) &&
+		p.reason(&s.Reason, prev.Reason) &&
 		p.lit(`}`)
+}
+
+// reason parses a score's optional reason, or, with dropReasons, checks it as str would and
+// leaves dst empty.
+func (p *scoredParser) reason(dst *string, prev string) bool {
+	const key = `,"reason":`
+	if !p.dropReasons {
+		return p.optField(key, dst, prev)
+	}
+	if !p.lit(key) {
+		return true
+	}
+	start := p.pos
+	_, escaped, ok := p.rawString()
+	if ok && escaped {
+		// Escapes are rare in reasons: str checks them, at the cost of one copy.
+		p.pos = start
+		_, ok = p.str("")
+	}
+	return ok
 }
 
 // lit consumes s if the input continues with it.

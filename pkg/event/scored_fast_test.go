@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // packScored builds a packed SCORED body the way stream.PackScored does: each record encoded by
@@ -222,8 +224,69 @@ func FuzzScoredFastPathMatchesStrict(f *testing.F) {
 			if diff := cmp.Diff(want, got, sameInstantAndZone); diff != "" {
 				t.Fatalf("decodeScoredFast(%q, alias %v) mismatch (-strict +fast):\n%s", data, alias, diff)
 			}
+			// Dropping reasons changes nothing else, and accepts nothing the strict decoder rejects.
+			dropped, ok := decodeScoredFast(data, alias, 0, &ScoredBuffers{DropReasons: true})
+			if !ok {
+				t.Fatalf("decodeScoredFast(%q, alias %v) declined with DropReasons what it accepts without", data, alias)
+			}
+			if diff := cmp.Diff(withoutReasons(want), dropped, sameInstantAndZone, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("decodeScoredFast(%q, alias %v, DropReasons) mismatch (-strict +fast):\n%s", data, alias, diff)
+			}
 		}
 	})
+}
+
+// withoutReasons returns a copy of recs whose scores have no reason.
+func withoutReasons(recs []Scored) []Scored {
+	out := make([]Scored, len(recs))
+	for i, r := range recs {
+		r.Scores = slices.Clone(r.Scores)
+		for j := range r.Scores {
+			r.Scores[j].Reason = ""
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// A consumer that reads no reasons gets the same records without them, by the fast path and
+// by the strict one, and the reasons cost it no copies.
+func TestDecodeScoredBatchIntoDropsReasons(t *testing.T) {
+	recs := realisticScored(100)
+	fast := packScored(t, recs)
+	strict := bytes.Replace(fast, []byte(`{"records":[`), []byte(`{"records": [`), 1) // declined by the fast path
+	for name, body := range map[string][]byte{"fast": fast, "strict": strict} {
+		for _, alias := range []bool{false, true} {
+			want, err := DecodeScoredBatch(body, alias, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := ScoredBuffers{DropReasons: true}
+			got, err := DecodeScoredBatchInto(&buf, body, alias, 0)
+			if err != nil {
+				t.Fatalf("%s, alias %v: %v", name, alias, err)
+			}
+			if diff := cmp.Diff(withoutReasons(want), got, sameInstantAndZone); diff != "" {
+				t.Fatalf("%s, alias %v: (-want +got):\n%s", name, alias, diff)
+			}
+		}
+	}
+	// A bad escape in a dropped reason is still an error.
+	bad := bytes.Replace(fast, []byte(`email address in the output`), []byte(`email \q address`), 1)
+	if _, err := DecodeScoredBatchInto(&ScoredBuffers{DropReasons: true}, bad, false, 0); err == nil {
+		t.Error("a reason with an invalid escape was accepted")
+	}
+	allocs := func(drop bool) float64 {
+		buf := ScoredBuffers{DropReasons: drop}
+		return testing.AllocsPerRun(20, func() {
+			if _, err := DecodeScoredBatchInto(&buf, fast, false, 100); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if kept, dropped := allocs(false), allocs(true); dropped >= kept {
+		t.Errorf("%v allocations per batch dropping reasons, %v keeping them: dropping should copy none", dropped, kept)
+	}
 }
 
 func BenchmarkDecodeScoredBatch(b *testing.B) {
@@ -255,5 +318,24 @@ func BenchmarkDecodeScoredBatch(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkDecodeScoredBatchInto measures decoding into kept buffers, as a drift partition does:
+// drop=true leaves out the reasons drift does not read.
+func BenchmarkDecodeScoredBatchInto(b *testing.B) {
+	const n = 500
+	data := packScored(b, realisticScored(n))
+	for _, drop := range []bool{false, true} {
+		b.Run(fmt.Sprintf("drop=%v", drop), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			buf := ScoredBuffers{DropReasons: drop}
+			for b.Loop() {
+				if recs, err := DecodeScoredBatchInto(&buf, data, false, n); err != nil || len(recs) != n {
+					b.Fatalf("DecodeScoredBatchInto = %d records, %v; want %d", len(recs), err, n)
+				}
+			}
+		})
 	}
 }

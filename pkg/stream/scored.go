@@ -177,6 +177,11 @@ func decodeScoredMsg(m jetstream.Msg, alias bool, body *[]byte, bufs *event.Scor
 		if err != nil {
 			return nil, err
 		}
+		if bufs != nil && bufs.DropReasons {
+			for i := range rec.Scores {
+				rec.Scores[i].Reason = ""
+			}
+		}
 		return []event.Scored{*rec}, nil
 	}
 	hint, hintErr := strconv.Atoi(n)
@@ -200,12 +205,16 @@ func decodeScoredMsg(m jetstream.Msg, alias bool, body *[]byte, bufs *event.Scor
 // records and scores a Read returns are valid until the next Read; their strings are copies and
 // may be kept. The zero value is ready to use; a ScoredReader is not safe for concurrent use.
 type ScoredReader struct {
+	// DropReasons leaves every score's Reason empty (see event.ScoredBuffers.DropReasons).
+	DropReasons bool
+
 	body []byte
 	bufs event.ScoredBuffers
 }
 
 // Read decodes m as ScoredDecoder(false) does.
 func (r *ScoredReader) Read(m jetstream.Msg) ([]event.Scored, error) {
+	r.bufs.DropReasons = r.DropReasons
 	recs, err := decodeScoredMsg(m, false, &r.body, &r.bufs)
 	// An outsized message does not pin its memory for the messages after it.
 	if cap(r.body)+r.bufs.Size() > maxKeptScored {

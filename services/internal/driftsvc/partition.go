@@ -54,6 +54,7 @@ type partition struct {
 	outbox    []event.Alert
 	// reader decodes each message into the memory of the one before: records are applied and
 	// dropped, and their strings are copies, since the engine keeps series labels as keys.
+	// Scores' reasons are not decoded: nothing in drift reads them.
 	reader stream.ScoredReader
 	ext    *partitionExt
 	volume *drift.Volume // nil when silence alerts are off
@@ -64,7 +65,8 @@ type partition struct {
 }
 
 func startPartition(ctx context.Context, m *Manager, n int) (*partition, error) {
-	p := &partition{n: n, m: m, engine: drift.NewEngine(m.cfg.Detector()), done: make(chan struct{})}
+	p := &partition{n: n, m: m, engine: drift.NewEngine(m.cfg.Detector()), done: make(chan struct{}),
+		reader: stream.ScoredReader{DropReasons: true}}
 	entry, err := m.state.Get(ctx, leaseKey(n))
 	var saved json.RawMessage
 	var volGen uint64
