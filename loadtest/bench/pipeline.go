@@ -2,14 +2,17 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,6 +70,7 @@ type PipelineResult struct {
 	PublishRate     float64
 	Latency         []time.Duration // publish → queryable in v_model_calls, for sampled events
 	AlertAfter      time.Duration   // regression start → firing alert on the stream (0: none)
+	OtherAlerts     int             // alerts that fired outside the canary: false alarms, as the load does not change
 	CPUSeconds      float64         // user+system CPU of vigil dev, or of the named processes together
 	ClickHouseCPU   float64         // user+system CPU seconds ClickHouse spent during the run
 	GeneratorCPU    float64         // user+system CPU seconds of this process: the load generator and its measuring
@@ -146,12 +150,19 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 	defer func() { stopSampler(); samplerWG.Wait() }()
 
 	alerts := make(chan time.Time, 1)
-	sub, err := nc.Subscribe(stream.AlertsRoot+"."+canaryApp+".>", func(m *nats.Msg) {
-		if a, err := event.DecodeAlert(m.Data); err == nil && a.State == event.StateFiring && !a.Resend {
-			select {
-			case alerts <- time.Now():
-			default:
-			}
+	var others falseAlarms
+	sub, err := nc.Subscribe(stream.AlertsRoot+".>", func(m *nats.Msg) {
+		a, err := event.DecodeAlert(m.Data)
+		if err != nil || a.State != event.StateFiring || a.Resend {
+			return
+		}
+		if a.Labels["app"] != canaryApp {
+			others.add(a)
+			return
+		}
+		select {
+		case alerts <- time.Now():
+		default:
 		}
 	})
 	if err != nil {
@@ -220,6 +231,10 @@ func Pipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
 			res.AlertAfter = at.Sub(time.Unix(0, r))
 		}
 	case <-time.After(20 * time.Second):
+	}
+	res.OtherAlerts = others.count()
+	if res.OtherAlerts > 0 {
+		o.Log("%d alerts fired outside the canary, on load that does not change: %s", res.OtherAlerts, others.summary())
 	}
 	stopSampler()
 	samplerWG.Wait()
@@ -754,4 +769,41 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// falseAlarms counts the alerts that fire on the load's series. The load's quality does not
+// change over a run, so each one is a false alarm.
+type falseAlarms struct {
+	mu     sync.Mutex
+	n      int
+	byName map[string]int // alertname and metric → alerts
+}
+
+func (f *falseAlarms) add(a *event.Alert) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.byName == nil {
+		f.byName = map[string]int{}
+	}
+	f.n++
+	f.byName[a.Labels["alertname"]+" "+a.Labels["metric"]]++
+}
+
+func (f *falseAlarms) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+// summary lists the alerts by name and metric, most frequent first.
+func (f *falseAlarms) summary() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	names := slices.Collect(maps.Keys(f.byName))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(f.byName[b]-f.byName[a], strings.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s: %d", k, f.byName[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -232,6 +232,7 @@ type row struct {
 	name                                   string
 	perSec, ofJS, ofCH                     float64
 	p50, p90, p99, alert                   time.Duration
+	otherAlerts                            int
 	cpu, chCPU, generatorCPU               float64
 	rssMiB                                 float64
 	procs                                  []bench.ProcessUsage
@@ -245,7 +246,7 @@ func pipelineRow(name string, r bench.PipelineResult, js, ch bench.Result) row {
 	return row{
 		name: name, perSec: perSec, ofJS: perSec / js.PerSecond(), ofCH: perSec / ch.PerSecond(),
 		p50: bench.Percentile(r.Latency, 50), p90: bench.Percentile(r.Latency, 90), p99: bench.Percentile(r.Latency, 99),
-		alert: r.AlertAfter, cpu: r.CPUSeconds / r.Elapsed.Seconds(), chCPU: r.ClickHouseCPU / r.Elapsed.Seconds(),
+		alert: r.AlertAfter, otherAlerts: r.OtherAlerts, cpu: r.CPUSeconds / r.Elapsed.Seconds(), chCPU: r.ClickHouseCPU / r.Elapsed.Seconds(),
 		generatorCPU: r.GeneratorCPU / r.Elapsed.Seconds(), rssMiB: float64(r.PeakRSS) / (1 << 20), lag: r.MaxLag,
 		published: uint64(r.Published), stored: r.Stored, scored: r.Scored, deadLetters: r.DeadLettered,
 		procs: r.Processes, seconds: r.Elapsed.Seconds(),
@@ -255,10 +256,10 @@ func pipelineRow(name string, r bench.PipelineResult, js, ch bench.Result) row {
 func printTable(js, ch bench.Result, rows []row, full bench.PipelineResult) {
 	host, _ := os.Hostname()
 	fmt.Printf("\nvigil end-to-end benchmark on %s (%d CPUs, %s/%s), %s\n\n", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format(time.RFC3339))
-	fmt.Printf("| run | events/s | vs raw JetStream | vs raw ClickHouse | p50 | p90 | p99 publish→queryable | regression→alert | CPU cores | ClickHouse CPU cores | load generator CPU cores | peak RSS | max lag | published | stored | scored | DLQ |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	fmt.Printf("| %s | %.0f | 1.00 | | | | | | | | | | | %d | | | |\n", js.Name, js.PerSecond(), js.Events)
-	fmt.Printf("| %s | %.0f | | 1.00 | | | | | | | | | | %d | | | |\n", ch.Name, ch.PerSecond(), ch.Events)
+	fmt.Printf("| run | events/s | vs raw JetStream | vs raw ClickHouse | p50 | p90 | p99 publish→queryable | regression→alert | other alerts | CPU cores | ClickHouse CPU cores | load generator CPU cores | peak RSS | max lag | published | stored | scored | DLQ |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| %s | %.0f | 1.00 | | | | | | | | | | | | %d | | | |\n", js.Name, js.PerSecond(), js.Events)
+	fmt.Printf("| %s | %.0f | | 1.00 | | | | | | | | | | | %d | | | |\n", ch.Name, ch.PerSecond(), ch.Events)
 	for _, r := range rows {
 		alert := "none"
 		if r.alert > 0 {
@@ -268,9 +269,9 @@ func printTable(js, ch bench.Result, rows []row, full bench.PipelineResult) {
 		if r.chCPU > 0 {
 			chCPU = fmt.Sprintf("%.2f", r.chCPU)
 		}
-		fmt.Printf("| %s | %.0f | %.2f | %.2f | %v | %v | %v | %s | %.2f | %s | %.2f | %.0f MiB | %d | %d | %d | %d | %d |\n",
+		fmt.Printf("| %s | %.0f | %.2f | %.2f | %v | %v | %v | %s | %d | %.2f | %s | %.2f | %.0f MiB | %d | %d | %d | %d | %d |\n",
 			r.name, r.perSec, r.ofJS, r.ofCH, r.p50.Round(time.Millisecond), r.p90.Round(time.Millisecond), r.p99.Round(time.Millisecond),
-			alert, r.cpu, chCPU, r.generatorCPU, r.rssMiB, r.lag, r.published, r.stored, r.scored, r.deadLetters)
+			alert, r.otherAlerts, r.cpu, chCPU, r.generatorCPU, r.rssMiB, r.lag, r.published, r.stored, r.scored, r.deadLetters)
 	}
 	printProcesses(rows)
 	fmt.Printf("\nconsumer lag of the max-rate run (pending + unacked, sampled each second; events for the scorer and\nwriter-events, packed SCORED messages for writer-scored and drift):\n")
