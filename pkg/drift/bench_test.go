@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -165,4 +166,26 @@ func BenchmarkMemoryPerSeries(b *testing.B) {
 			b.ReportMetric(perSeries, "B/series")
 		})
 	}
+}
+
+// BenchmarkEncodeSnapshot encodes the state of 200 series (600 quality series) with pinned
+// baselines, a closed window and a half-full one, into a kept buffer, as a partition's
+// checkpoint does.
+func BenchmarkEncodeSnapshot(b *testing.B) {
+	const n, perWindow = 200, 100
+	f := newBenchFleet(b, n, perWindow, []string{"refusal", "json_valid", "length"})
+	for w := range 30 { // past the baseline's observations
+		f.feed(w, 1)
+		f.advance(w)
+	}
+	f.feed(30, 0.5)
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := f.e.EncodeSnapshot(&buf, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/snapshot")
 }

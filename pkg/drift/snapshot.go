@@ -2,12 +2,14 @@ package drift
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vigilhq/vigil/pkg/event"
@@ -43,42 +45,107 @@ func (e *Engine) Snapshot(filter func(event.Series) bool) ([]byte, error) {
 // can encode into memory it keeps instead of a new copy of the state each time.
 func (e *Engine) EncodeSnapshot(buf *bytes.Buffer, filter func(event.Series) bool) error {
 	e.sortTracks()
-	s := snapshotFile{
-		Version:  snapshotVersion,
-		WindowNS: int64(e.cfg.Window),
-		Closed:   e.closed,
-		Advanced: e.advanced,
+	sc := scratchPool.Get().(*snapshotScratch)
+	defer sc.release()
+	s := &sc.file
+	*s = snapshotFile{
+		Version:   snapshotVersion,
+		WindowNS:  int64(e.cfg.Window),
+		Closed:    e.closed,
+		Advanced:  e.advanced,
+		Baselines: s.Baselines[:0],
+		Families:  s.Families[:0],
+		Tracks:    s.Tracks[:0],
 	}
-	index := map[*Baseline]int{}
 	ref := func(b *Baseline) int {
 		if b == nil {
 			return -1
 		}
-		i, ok := index[b]
+		i, ok := sc.index[b]
 		if !ok {
 			i = len(s.Baselines)
-			index[b] = i
+			sc.index[b] = i
 			s.Baselines = append(s.Baselines, baselineSnap{Baseline: *b, Quantiles: b.Quantiles})
 		}
 		return i
 	}
-	families := map[familyKey]bool{}
 	for _, t := range e.tracks {
 		if filter != nil && !filter(t.key.series) {
 			continue
 		}
-		s.Tracks = append(s.Tracks, t.snapshot(ref(t.base)))
+		s.Tracks = append(s.Tracks, t.snapshot(ref(t.base), sc))
 		f := familyOf(t.key)
-		if b, ok := e.families[f]; ok && !families[f] {
-			families[f] = true
+		if b, ok := e.families[f]; ok && !sc.families[f] {
+			sc.families[f] = true
 			s.Families = append(s.Families, familySnap{f.app, f.environment, f.feature, f.metric, ref(b)})
 		}
 	}
-	if err := json.NewEncoder(buf).Encode(&s); err != nil {
+	if err := json.NewEncoder(buf).Encode(s); err != nil {
 		return fmt.Errorf("encode drift snapshot: %w", err)
 	}
 	buf.Truncate(buf.Len() - 1) // the newline Encode ends with, which Marshal does not write
 	return nil
+}
+
+// snapshotScratch is the memory EncodeSnapshot lays a snapshot's structures out in before it
+// encodes them. A replica checkpoints every partition over and over; building them afresh each
+// time was half of what drift allocated. Slices of a track are cut from shared arrays, which
+// grow to the largest snapshot encoded with them.
+type snapshotScratch struct {
+	file     snapshotFile
+	index    map[*Baseline]int
+	families map[familyKey]bool
+	accums   []accumSnap
+	windows  []windowSnap
+	alerts   []alertSnap
+	alarms   []alarmSnap
+	labels   []labelSnap
+	extremes []extremeSnap
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &snapshotScratch{index: map[*Baseline]int{}, families: map[familyKey]bool{}}
+}}
+
+// release clears what the snapshot referred to, so that the pool keeps no engine state alive,
+// and returns sc to the pool.
+func (sc *snapshotScratch) release() {
+	f := &sc.file
+	clear(f.Baselines[:cap(f.Baselines)])
+	clear(f.Families[:cap(f.Families)])
+	clear(f.Tracks[:cap(f.Tracks)])
+	clear(sc.index)
+	clear(sc.families)
+	for _, a := range []interface{ reset() }{
+		(*arena[accumSnap])(&sc.accums), (*arena[windowSnap])(&sc.windows), (*arena[alertSnap])(&sc.alerts),
+		(*arena[alarmSnap])(&sc.alarms), (*arena[labelSnap])(&sc.labels), (*arena[extremeSnap])(&sc.extremes),
+	} {
+		a.reset()
+	}
+	scratchPool.Put(sc)
+}
+
+// arena hands out slices of one array; those handed out stay valid when it grows.
+type arena[T any] []T
+
+// take returns an empty slice with room for n values.
+func (a *arena[T]) take(n int) []T {
+	s := *a
+	if len(s)+n > cap(s) {
+		s = make([]T, 0, max(2*cap(s), n, 64))
+	}
+	*a = s[:len(s)+n]
+	return s[len(s) : len(s) : len(s)+n]
+}
+
+// one returns a pointer to a zero value.
+func (a *arena[T]) one() *T {
+	return &a.take(1)[:1][0]
+}
+
+func (a *arena[T]) reset() {
+	clear((*a)[:cap(*a)])
+	*a = (*a)[:0]
 }
 
 // Restore merges the series of a Snapshot into e: each restored series replaces any series of the
@@ -333,29 +400,35 @@ func restoreAlarms(dst *[numSignals]alarm, src []alarmSnap) error {
 	return nil
 }
 
-func (t *track) snapshot(baseline int) trackSnap {
+func (t *track) snapshot(baseline int, sc *snapshotScratch) trackSnap {
 	s := trackSnap{
 		Series: t.key.series, Metric: t.key.metric, RNG: t.rng, Seen: t.seen,
 		Baseline: baseline, Inherited: t.inherited,
 		RateCUSUM:  t.rateCUSUM.s,
 		ValueCUSUM: [2]float64{t.valueCUSUM.hi, t.valueCUSUM.lo},
-		Sticky:     alarmSnaps(&t.sticky),
+		Sticky:     alarmSnaps(&t.sticky, sc),
 		LastClosed: t.lastClosed, HasClosed: t.hasClosed,
 	}
 	if t.base == nil {
-		var b accumSnap
+		b := (*arena[accumSnap])(&sc.accums).one()
 		if t.building != nil {
-			b = t.building.snapshot()
+			*b = t.building.snapshot(sc)
 		}
-		s.Building = &b
+		s.Building = b
 	}
-	for i := range t.open {
-		s.Open = append(s.Open, t.open[i].snapshot())
+	windows := (*arena[windowSnap])(&sc.windows)
+	if len(t.open) > 0 {
+		s.Open = windows.take(len(t.open))
+		for i := range t.open {
+			s.Open = append(s.Open, t.open[i].snapshot(sc))
+		}
 	}
 	if t.hasPrev {
-		p := windowSnap{Idx: t.prev.idx, Acc: t.prev.acc.snapshot(), Cells: t.prev.cells}
-		s.Prev = &p
+		p := windows.one()
+		*p = windowSnap{Idx: t.prev.idx, Acc: t.prev.acc.snapshot(sc), Cells: t.prev.cells}
+		s.Prev = p
 	}
+	s.Alerts = (*arena[alertSnap])(&sc.alerts).take(len(t.alerts))
 	for i := range t.alerts {
 		a := &t.alerts[i]
 		s.Alerts = append(s.Alerts, alertSnap{
@@ -367,40 +440,50 @@ func (t *track) snapshot(baseline int) trackSnap {
 	return s
 }
 
-func (a *accum) snapshot() accumSnap {
+func (a *accum) snapshot(sc *snapshotScratch) accumSnap {
 	s := accumSnap{
 		N: a.n, Failures: a.failures,
 		Values:   momentsSnap{N: a.values.n, Mean: a.values.mean, M2: a.values.m2},
 		Sample:   a.sample,
 		Labelled: a.labelled, Other: a.other, From: a.from, To: a.to,
 	}
-	for _, l := range a.labels {
-		s.Labels = append(s.Labels, labelSnap{Label: l.label, N: l.n, Example: l.example})
+	if len(a.labels) > 0 {
+		s.Labels = (*arena[labelSnap])(&sc.labels).take(len(a.labels))
+		for _, l := range a.labels {
+			s.Labels = append(s.Labels, labelSnap{Label: l.label, N: l.n, Example: l.example})
+		}
 	}
 	return s
 }
 
-func (w *window) snapshot() windowSnap {
+func (w *window) snapshot(sc *snapshotScratch) windowSnap {
 	s := windowSnap{
-		Idx: w.idx, Acc: w.acc.snapshot(), Cells: w.cells, FailEx: w.failEx.ids[:w.failEx.n], NewEx: w.newEx.ids[:w.newEx.n],
-		Alarms: alarmSnaps(&w.alarm),
+		Idx: w.idx, Acc: w.acc.snapshot(sc), Cells: w.cells, FailEx: w.failEx.ids[:w.failEx.n], NewEx: w.newEx.ids[:w.newEx.n],
+		Alarms: alarmSnaps(&w.alarm, sc),
 	}
-	for i := range w.high.n {
-		s.High = append(s.High, extremeSnap{ID: w.high.ids[i], Value: w.high.vals[i]})
+	extremes := (*arena[extremeSnap])(&sc.extremes)
+	if w.high.n > 0 {
+		s.High = extremes.take(w.high.n)
+		for i := range w.high.n {
+			s.High = append(s.High, extremeSnap{ID: w.high.ids[i], Value: w.high.vals[i]})
+		}
 	}
-	for i := range w.low.n {
-		s.Low = append(s.Low, extremeSnap{ID: w.low.ids[i], Value: w.low.vals[i]})
+	if w.low.n > 0 {
+		s.Low = extremes.take(w.low.n)
+		for i := range w.low.n {
+			s.Low = append(s.Low, extremeSnap{ID: w.low.ids[i], Value: w.low.vals[i]})
+		}
 	}
 	return s
 }
 
-func alarmSnaps(a *[numSignals]alarm) []alarmSnap {
+func alarmSnaps(a *[numSignals]alarm, sc *snapshotScratch) []alarmSnap {
 	if *a == ([numSignals]alarm{}) {
 		return nil
 	}
-	out := make([]alarmSnap, len(a))
-	for i, x := range a {
-		out[i] = alarmSnap{On: x.on, Dir: x.dir, Peak: x.peak}
+	out := (*arena[alarmSnap])(&sc.alarms).take(len(a))
+	for _, x := range a {
+		out = append(out, alarmSnap{On: x.on, Dir: x.dir, Peak: x.peak})
 	}
 	return out
 }
@@ -510,11 +593,22 @@ func (p packedFloats) MarshalJSON() ([]byte, error) {
 	if len(p) == 0 {
 		return []byte("null"), nil
 	}
-	raw := make([]byte, 4*len(p))
-	for i, v := range p {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	// The JSON string json.Marshal writes for the bytes, written straight into one buffer: three
+	// floats are 12 bytes, a multiple of 3, so only the last group can need padding.
+	enc := base64.StdEncoding
+	out := make([]byte, enc.EncodedLen(4*len(p))+2)
+	out[0], out[len(out)-1] = '"', '"'
+	dst := out[1:]
+	var group [12]byte
+	for i := 0; i < len(p); i += 3 {
+		n := min(3, len(p)-i)
+		for j := range n {
+			binary.LittleEndian.PutUint32(group[4*j:], math.Float32bits(p[i+j]))
+		}
+		enc.Encode(dst, group[:4*n])
+		dst = dst[enc.EncodedLen(4*n):]
 	}
-	return json.Marshal(raw)
+	return out, nil
 }
 
 func (p *packedFloats) UnmarshalJSON(data []byte) error {

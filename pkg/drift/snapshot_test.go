@@ -3,7 +3,9 @@ package drift
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -258,6 +260,47 @@ func TestSnapshotIsVersionedJSON(t *testing.T) {
 	buf := bytes.NewBufferString("kept")
 	if err := e.EncodeSnapshot(buf, nil); err != nil || buf.String() != "kept"+string(data) {
 		t.Errorf("EncodeSnapshot into a buffer holding 4 bytes left %d bytes, want 4 + %d (err %v)", buf.Len(), len(data), err)
+	}
+}
+
+// Snapshots share the memory their structures are laid out in: encoding another engine's
+// larger state in between leaves nothing of it in the next snapshot.
+func TestSnapshotsShareNoState(t *testing.T) {
+	cfg := snapshotConfig()
+	small, large := NewEngine(cfg), NewEngine(cfg)
+	play(small, scenario(cfg)[:2000])
+	play(large, scenario(cfg))
+	want, err := small.Snapshot(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := large.Snapshot(nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := small.Snapshot(nil); err != nil || string(got) != string(want) {
+			t.Fatalf("snapshot after another engine's differs (err %v):\n got %s\nwant %s", err, got, want)
+		}
+	}
+}
+
+// packedFloats writes the JSON string json.Marshal writes for the same bytes.
+func TestPackedFloatsMarshal(t *testing.T) {
+	for n := range 8 {
+		p := make(packedFloats, n)
+		raw := make([]byte, 4*n)
+		for i := range p {
+			p[i] = float32(i)*1.5 - 2
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(p[i]))
+		}
+		want, _ := json.Marshal(raw)
+		if n == 0 {
+			want = []byte("null")
+		}
+		got, err := p.MarshalJSON()
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%d floats: MarshalJSON = %s, %v; want %s", n, got, err, want)
+		}
 	}
 }
 
