@@ -95,12 +95,12 @@ type snapshotScratch struct {
 	file     snapshotFile
 	index    map[*Baseline]int
 	families map[familyKey]bool
-	accums   []accumSnap
-	windows  []windowSnap
-	alerts   []alertSnap
-	alarms   []alarmSnap
-	labels   []labelSnap
-	extremes []extremeSnap
+	accums   arena[accumSnap]
+	windows  arena[windowSnap]
+	alerts   arena[alertSnap]
+	alarms   arena[alarmSnap]
+	labels   arena[labelSnap]
+	extremes arena[extremeSnap]
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -116,12 +116,12 @@ func (sc *snapshotScratch) release() {
 	clear(f.Tracks[:cap(f.Tracks)])
 	clear(sc.index)
 	clear(sc.families)
-	for _, a := range []interface{ reset() }{
-		(*arena[accumSnap])(&sc.accums), (*arena[windowSnap])(&sc.windows), (*arena[alertSnap])(&sc.alerts),
-		(*arena[alarmSnap])(&sc.alarms), (*arena[labelSnap])(&sc.labels), (*arena[extremeSnap])(&sc.extremes),
-	} {
-		a.reset()
-	}
+	sc.accums.reset()
+	sc.windows.reset()
+	sc.alerts.reset()
+	sc.alarms.reset()
+	sc.labels.reset()
+	sc.extremes.reset()
 	scratchPool.Put(sc)
 }
 
@@ -410,25 +410,24 @@ func (t *track) snapshot(baseline int, sc *snapshotScratch) trackSnap {
 		LastClosed: t.lastClosed, HasClosed: t.hasClosed,
 	}
 	if t.base == nil {
-		b := (*arena[accumSnap])(&sc.accums).one()
+		b := sc.accums.one()
 		if t.building != nil {
 			*b = t.building.snapshot(sc)
 		}
 		s.Building = b
 	}
-	windows := (*arena[windowSnap])(&sc.windows)
 	if len(t.open) > 0 {
-		s.Open = windows.take(len(t.open))
+		s.Open = sc.windows.take(len(t.open))
 		for i := range t.open {
 			s.Open = append(s.Open, t.open[i].snapshot(sc))
 		}
 	}
 	if t.hasPrev {
-		p := windows.one()
+		p := sc.windows.one()
 		*p = windowSnap{Idx: t.prev.idx, Acc: t.prev.acc.snapshot(sc), Cells: t.prev.cells}
 		s.Prev = p
 	}
-	s.Alerts = (*arena[alertSnap])(&sc.alerts).take(len(t.alerts))
+	s.Alerts = sc.alerts.take(len(t.alerts))
 	for i := range t.alerts {
 		a := &t.alerts[i]
 		s.Alerts = append(s.Alerts, alertSnap{
@@ -448,7 +447,7 @@ func (a *accum) snapshot(sc *snapshotScratch) accumSnap {
 		Labelled: a.labelled, Other: a.other, From: a.from, To: a.to,
 	}
 	if len(a.labels) > 0 {
-		s.Labels = (*arena[labelSnap])(&sc.labels).take(len(a.labels))
+		s.Labels = sc.labels.take(len(a.labels))
 		for _, l := range a.labels {
 			s.Labels = append(s.Labels, labelSnap{Label: l.label, N: l.n, Example: l.example})
 		}
@@ -461,15 +460,14 @@ func (w *window) snapshot(sc *snapshotScratch) windowSnap {
 		Idx: w.idx, Acc: w.acc.snapshot(sc), Cells: w.cells, FailEx: w.failEx.ids[:w.failEx.n], NewEx: w.newEx.ids[:w.newEx.n],
 		Alarms: alarmSnaps(&w.alarm, sc),
 	}
-	extremes := (*arena[extremeSnap])(&sc.extremes)
 	if w.high.n > 0 {
-		s.High = extremes.take(w.high.n)
+		s.High = sc.extremes.take(w.high.n)
 		for i := range w.high.n {
 			s.High = append(s.High, extremeSnap{ID: w.high.ids[i], Value: w.high.vals[i]})
 		}
 	}
 	if w.low.n > 0 {
-		s.Low = extremes.take(w.low.n)
+		s.Low = sc.extremes.take(w.low.n)
 		for i := range w.low.n {
 			s.Low = append(s.Low, extremeSnap{ID: w.low.ids[i], Value: w.low.vals[i]})
 		}
@@ -481,7 +479,7 @@ func alarmSnaps(a *[numSignals]alarm, sc *snapshotScratch) []alarmSnap {
 	if *a == ([numSignals]alarm{}) {
 		return nil
 	}
-	out := (*arena[alarmSnap])(&sc.alarms).take(len(a))
+	out := sc.alarms.take(len(a))
 	for _, x := range a {
 		out = append(out, alarmSnap{On: x.on, Dir: x.dir, Peak: x.peak})
 	}
