@@ -47,25 +47,15 @@ func (e *Engine) EncodeSnapshot(buf *bytes.Buffer, filter func(event.Series) boo
 	e.sortTracks()
 	sc := scratchPool.Get().(*snapshotScratch)
 	defer sc.release()
-	s := &sc.file
-	*s = snapshotFile{
-		Version:   snapshotVersion,
-		WindowNS:  int64(e.cfg.Window),
-		Closed:    e.closed,
-		Advanced:  e.advanced,
-		Baselines: s.Baselines[:0],
-		Families:  s.Families[:0],
-		Tracks:    s.Tracks[:0],
-	}
 	ref := func(b *Baseline) int {
 		if b == nil {
 			return -1
 		}
 		i, ok := sc.index[b]
 		if !ok {
-			i = len(s.Baselines)
+			i = len(sc.baselines)
 			sc.index[b] = i
-			s.Baselines = append(s.Baselines, baselineSnap{Baseline: *b, Quantiles: b.Quantiles})
+			sc.baselines = append(sc.baselines, baselineSnap{Baseline: *b, Quantiles: b.Quantiles})
 		}
 		return i
 	}
@@ -73,12 +63,22 @@ func (e *Engine) EncodeSnapshot(buf *bytes.Buffer, filter func(event.Series) boo
 		if filter != nil && !filter(t.key.series) {
 			continue
 		}
-		s.Tracks = append(s.Tracks, t.snapshot(ref(t.base), sc))
+		sc.tracks = append(sc.tracks, t.snapshot(ref(t.base), sc))
 		f := familyOf(t.key)
 		if b, ok := e.families[f]; ok && !sc.families[f] {
 			sc.families[f] = true
-			s.Families = append(s.Families, familySnap{f.app, f.environment, f.feature, f.metric, ref(b)})
+			sc.familySnaps = append(sc.familySnaps, familySnap{f.app, f.environment, f.feature, f.metric, ref(b)})
 		}
+	}
+	s := &snapshotFile{
+		Version:  snapshotVersion,
+		WindowNS: int64(e.cfg.Window),
+		Closed:   e.closed,
+		Advanced: e.advanced,
+		// Empty lists stay nil, so that they are left out as a fresh engine's are.
+		Baselines: nilIfEmpty(sc.baselines),
+		Families:  nilIfEmpty(sc.familySnaps),
+		Tracks:    nilIfEmpty(sc.tracks),
 	}
 	if err := json.NewEncoder(buf).Encode(s); err != nil {
 		return fmt.Errorf("encode drift snapshot: %w", err)
@@ -92,15 +92,17 @@ func (e *Engine) EncodeSnapshot(buf *bytes.Buffer, filter func(event.Series) boo
 // time was half of what drift allocated. Slices of a track are cut from shared arrays, which
 // grow to the largest snapshot encoded with them.
 type snapshotScratch struct {
-	file     snapshotFile
-	index    map[*Baseline]int
-	families map[familyKey]bool
-	accums   arena[accumSnap]
-	windows  arena[windowSnap]
-	alerts   arena[alertSnap]
-	alarms   arena[alarmSnap]
-	labels   arena[labelSnap]
-	extremes arena[extremeSnap]
+	baselines   []baselineSnap
+	familySnaps []familySnap
+	tracks      []trackSnap
+	index       map[*Baseline]int
+	families    map[familyKey]bool
+	accums      arena[accumSnap]
+	windows     arena[windowSnap]
+	alerts      arena[alertSnap]
+	alarms      arena[alarmSnap]
+	labels      arena[labelSnap]
+	extremes    arena[extremeSnap]
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -110,10 +112,9 @@ var scratchPool = sync.Pool{New: func() any {
 // release clears what the snapshot referred to, so that the pool keeps no engine state alive,
 // and returns sc to the pool.
 func (sc *snapshotScratch) release() {
-	f := &sc.file
-	clear(f.Baselines[:cap(f.Baselines)])
-	clear(f.Families[:cap(f.Families)])
-	clear(f.Tracks[:cap(f.Tracks)])
+	sc.baselines = clearAll(sc.baselines)
+	sc.familySnaps = clearAll(sc.familySnaps)
+	sc.tracks = clearAll(sc.tracks)
 	clear(sc.index)
 	clear(sc.families)
 	sc.accums.reset()
@@ -123,6 +124,19 @@ func (sc *snapshotScratch) release() {
 	sc.labels.reset()
 	sc.extremes.reset()
 	scratchPool.Put(sc)
+}
+
+// clearAll zeroes s up to its capacity and returns it empty.
+func clearAll[T any](s []T) []T {
+	clear(s[:cap(s)])
+	return s[:0]
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // arena hands out slices of one array; those handed out stay valid when it grows.
@@ -144,8 +158,7 @@ func (a *arena[T]) one() *T {
 }
 
 func (a *arena[T]) reset() {
-	clear((*a)[:cap(*a)])
-	*a = (*a)[:0]
+	*a = clearAll(*a)
 }
 
 // Restore merges the series of a Snapshot into e: each restored series replaces any series of the

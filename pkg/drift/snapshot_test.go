@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -264,10 +265,11 @@ func TestSnapshotIsVersionedJSON(t *testing.T) {
 }
 
 // Snapshots share the memory their structures are laid out in: encoding another engine's
-// larger state in between leaves nothing of it in the next snapshot.
+// larger state in between leaves nothing of it in the next snapshot, not even empty lists.
 func TestSnapshotsShareNoState(t *testing.T) {
 	cfg := snapshotConfig()
 	small, large := NewEngine(cfg), NewEngine(cfg)
+	empty := fmt.Sprintf(`{"version":3,"window_ns":%d}`, cfg.Window)
 	play(small, scenario(cfg)[:2000])
 	play(large, scenario(cfg))
 	want, err := small.Snapshot(nil)
@@ -280,6 +282,12 @@ func TestSnapshotsShareNoState(t *testing.T) {
 		}
 		if got, err := small.Snapshot(nil); err != nil || string(got) != string(want) {
 			t.Fatalf("snapshot after another engine's differs (err %v):\n got %s\nwant %s", err, got, want)
+		}
+		if _, err := large.Snapshot(nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := NewEngine(cfg).Snapshot(nil); err != nil || string(got) != empty {
+			t.Fatalf("snapshot of an empty engine after another's = %s (err %v), want %s", got, err, empty)
 		}
 	}
 }
