@@ -47,6 +47,8 @@ type PipelineOptions struct {
 	DSN      string        // ClickHouse database for this run (created by the pipeline)
 	Duration time.Duration // how long load is published
 	Rate     int           // events per second; 0 publishes as fast as the pipeline keeps up
+	// BadShare is the share of load events whose output is refused, truncated or malformed JSON.
+	BadShare float64
 	// MaxLag, in a run without Rate, is how many events may wait for the scorer or the writer
 	// (undelivered on their consumers) before the generator pauses: the run then measures the rate
 	// the pipeline sustains, not how it copes with an ever longer backlog. 0 publishes as fast as
@@ -326,7 +328,7 @@ func waitForPipeline(ctx context.Context, url string, exited chan error) (*nats.
 // publishLoad publishes generated 1-2 KB events for o.Duration, at o.Rate or as fast as
 // JetStream acknowledges them, tracking the publish time of every 500th event.
 func publishLoad(ctx context.Context, js jetstream.JetStream, o PipelineOptions, tr *latencyTracker, waiting *lagWatch, logf func(string, ...any)) (int, error) {
-	templates := loadTemplates(256)
+	templates := loadTemplates(256, o.BadShare)
 	pub, err := newBurstPublisher(js.Conn())
 	if err != nil {
 		return 0, err
@@ -391,8 +393,13 @@ const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // stampWidth is the width of a timestamp in stampLayout, in UTC.
 var stampWidth = len(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Format(stampLayout))
 
-func loadTemplates(n int) *templateSet {
-	g := gen.New(gen.Options{Apps: 4, Features: 8, Models: 3, Versions: 2, BadShare: 0.05, Seed: 42})
+// LoadOptions is the traffic every run publishes, with badShare of bad outputs.
+func LoadOptions(badShare float64, seed uint64) gen.Options {
+	return gen.Options{Apps: 4, Features: 8, Models: 3, Versions: 2, BadShare: badShare, Seed: seed}
+}
+
+func loadTemplates(n int, badShare float64) *templateSet {
+	g := gen.New(LoadOptions(badShare, 42))
 	ts := &templateSet{}
 	// Nine significant fraction digits, so the encoded timestamp has stampWidth bytes to find.
 	at := time.Now().UTC().Truncate(time.Second).Add(123456789)
@@ -494,7 +501,7 @@ const backlogFirstID = 1_000_000_000_000
 
 // publishBacklog publishes n generated events before the services start, so that they start
 // behind by n.
-func publishBacklog(ctx context.Context, url string, n int, logf func(string, ...any)) error {
+func publishBacklog(ctx context.Context, url string, n int, badShare float64, logf func(string, ...any)) error {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return err
@@ -513,7 +520,7 @@ func publishBacklog(ctx context.Context, url string, n int, logf func(string, ..
 	if err := stream.EnsureStreams(ctx, js, settings.Limits()); err != nil {
 		return fmt.Errorf("create streams for the backlog: %w", err)
 	}
-	templates := loadTemplates(256)
+	templates := loadTemplates(256, badShare)
 	pub, err := newBurstPublisher(nc)
 	if err != nil {
 		return err

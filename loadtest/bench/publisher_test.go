@@ -42,7 +42,7 @@ func TestBurstPublisherStoresEveryEventOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.close()
-	templates := loadTemplates(8)
+	templates := loadTemplates(8, 0.05)
 	began := time.Now()
 
 	const count = 1200

@@ -97,7 +97,7 @@ func startServices(ctx context.Context, o PipelineOptions, exited chan error) (u
 		return "", stop, err
 	}
 	if o.Backlog > 0 {
-		if err := publishBacklog(ctx, url, o.Backlog, o.Log); err != nil {
+		if err := publishBacklog(ctx, url, o.Backlog, o.BadShare, o.Log); err != nil {
 			return "", stop, err
 		}
 	}

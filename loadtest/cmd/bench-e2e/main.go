@@ -42,6 +42,7 @@ func main() {
 	backlog := flag.Int("backlog", 0, "with -services: also run once with this many events published before the services start, at the half rate, to compare their memory with the steady state")
 	natsURL := flag.String("nats", "", "measure already running services on this NATS URL instead of vigil dev")
 	dsn := flag.String("dsn", "", "with -nats: the ClickHouse DSN those services write to")
+	badShare := flag.Float64("bad-share", 0.05, "share of load events whose output is refused, truncated or malformed JSON, from 0 to 1")
 	chDir := flag.String("clickhouse-dir", "", "directory under which the bench's own ClickHouse keeps its data, deleted at exit (default: the system's temporary directory); /dev/shm keeps it in memory")
 	flag.Parse()
 	if _, set := os.LookupEnv("GOGC"); !set {
@@ -62,6 +63,10 @@ func main() {
 	if *fsync && (*services || *natsURL != "") {
 		log.Fatal("bench-e2e: -fsync switches vigil dev's embedded server to fsync; for other servers set it in their configuration (jetstream { sync_interval: always })")
 	}
+	if *badShare < 0 || *badShare > 1 {
+		log.Fatalf("bench-e2e: -bad-share %v: want a share from 0 to 1", *badShare)
+	}
+	target.badShare = *badShare
 	if *backlog > 0 {
 		if !*services {
 			log.Fatal("bench-e2e: -backlog needs -services")
@@ -85,6 +90,7 @@ type targetOptions struct {
 	procs        []string // processes measured each on its own
 	backlog      int      // events waiting when the services start, in a run of its own
 	maxLag       int      // events waiting for the scorer or writer at which a max-rate run pauses
+	badShare     float64  // share of load events with a bad output
 	// clickhouseDir is where the throwaway ClickHouse keeps its data ("": the system's
 	// temporary directory).
 	clickhouseDir string
@@ -93,7 +99,7 @@ type targetOptions struct {
 var target targetOptions
 
 func (t targetOptions) options(o bench.PipelineOptions) bench.PipelineOptions {
-	o.Processes, o.ServicesDir, o.MaxLag = t.procs, t.servicesDir, t.maxLag
+	o.Processes, o.ServicesDir, o.MaxLag, o.BadShare = t.procs, t.servicesDir, t.maxLag, t.badShare
 	if t.natsURL != "" {
 		// The throwaway ClickHouse is not the one those services write to: not measured.
 		o.NATSURL, o.DSN, o.VigilBin, o.ClickHousePID = t.natsURL, t.dsn, "", 0
@@ -112,7 +118,7 @@ func run(ctx context.Context, vigilBin string, d time.Duration, n, offered int, 
 	}
 	defer ch.Stop()
 
-	g := gen.New(gen.Options{Apps: 4, Features: 8, Models: 3, Versions: 2, BadShare: 0.05, Seed: 1})
+	g := gen.New(bench.LoadOptions(target.badShare, 1))
 	events := make([]*event.Event, n)
 	bodies := make([][]byte, n)
 	size := 0
