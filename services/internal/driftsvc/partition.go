@@ -165,10 +165,13 @@ func (p *partition) run(ctx context.Context, msgs jetstream.MessagesContext) {
 			}
 		}
 		p.tickVolume(got > 0)
+		// An error once ctx ended is the stop itself: shutdown publishes and checkpoints last.
 		if err := p.publishLocked(ctx); err != nil {
-			log.Warn("publish alerts; will retry", "err", err)
+			if ctx.Err() == nil {
+				log.Warn("publish alerts; will retry", "err", err)
+			}
 		} else if time.Since(p.saved) >= p.m.cfg.CheckpointInterval {
-			if err := p.checkpointLocked(ctx); err != nil {
+			if err := p.checkpointLocked(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("checkpoint drift partition; will retry", "err", err)
 			}
 		}
