@@ -157,7 +157,6 @@ func (p *partition) run(ctx context.Context, msgs jetstream.MessagesContext) {
 		if got > 0 {
 			p.lastSeen = time.Now()
 			p.counted = p.m.records.add(p.engine, p.counted)
-			p.advance(p.watermark)
 		} else if !p.watermark.IsZero() {
 			// Traffic paused: let wall time close windows, so alerts fire and resolve anyway.
 			if quiet := time.Since(p.lastSeen); quiet > p.m.cfg.Grace {
