@@ -39,11 +39,7 @@ func decodeScoredBatch(data []byte, alias bool, sizeHint int, reuse *ScoredBuffe
 			return nil, err
 		}
 		if reuse != nil && reuse.DropReasons {
-			for i := range recs {
-				for j := range recs[i].Scores {
-					recs[i].Scores[j].Reason = ""
-				}
-			}
+			ClearReasons(recs)
 		}
 	}
 	if len(recs) == 0 {

@@ -73,6 +73,16 @@ type ScoredBuffers struct {
 	scores  []Score
 }
 
+// ClearReasons empties the reason of every score of recs: what ScoredBuffers.DropReasons gives a
+// decoder that did not drop them as it parsed.
+func ClearReasons(recs []Scored) {
+	for i := range recs {
+		for j := range recs[i].Scores {
+			recs[i].Scores[j].Reason = ""
+		}
+	}
+}
+
 // Size is the memory the buffers hold, in bytes.
 func (b *ScoredBuffers) Size() int {
 	return cap(b.records)*int(unsafe.Sizeof(Scored{})) + cap(b.scores)*int(unsafe.Sizeof(Score{}))

@@ -241,11 +241,9 @@ func withoutReasons(recs []Scored) []Scored {
 	out := make([]Scored, len(recs))
 	for i, r := range recs {
 		r.Scores = slices.Clone(r.Scores)
-		for j := range r.Scores {
-			r.Scores[j].Reason = ""
-		}
 		out[i] = r
 	}
+	ClearReasons(out)
 	return out
 }
 

@@ -177,12 +177,11 @@ func decodeScoredMsg(m jetstream.Msg, alias bool, body *[]byte, bufs *event.Scor
 		if err != nil {
 			return nil, err
 		}
+		recs := []event.Scored{*rec}
 		if bufs != nil && bufs.DropReasons {
-			for i := range rec.Scores {
-				rec.Scores[i].Reason = ""
-			}
+			event.ClearReasons(recs)
 		}
-		return []event.Scored{*rec}, nil
+		return recs, nil
 	}
 	hint, hintErr := strconv.Atoi(n)
 	var recs []event.Scored
