@@ -782,7 +782,6 @@ func freePort() (int, error) {
 // change over a run, so each one is a false alarm.
 type falseAlarms struct {
 	mu     sync.Mutex
-	n      int
 	byName map[string]int // alertname and metric → alerts
 }
 
@@ -792,14 +791,17 @@ func (f *falseAlarms) add(a *event.Alert) {
 	if f.byName == nil {
 		f.byName = map[string]int{}
 	}
-	f.n++
 	f.byName[a.Labels["alertname"]+" "+a.Labels["metric"]]++
 }
 
 func (f *falseAlarms) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.n
+	n := 0
+	for _, k := range f.byName {
+		n += k
+	}
+	return n
 }
 
 // summary lists the alerts by name and metric, most frequent first.
